@@ -1,0 +1,3 @@
+from dsnwatch.cli import main
+
+main()
