@@ -38,9 +38,7 @@ def parse_fields(text: str) -> tuple[dict[str, str], list[dict[str, str]]]:
         name = m.group(1).lower()
         value = m.group(2).strip()
         if name in RECIPIENT_FIELDS:
-            if current is None or name in current or (
-                name == "original-recipient" and "final-recipient" in current
-            ):
+            if current is None or name in current:
                 current = {}
                 recipients.append(current)
         if current is None:

@@ -115,10 +115,16 @@ def _report_text(part: Message) -> str:
         blocks: list[str] = []
         for block in payload:
             if isinstance(block, Message):
-                text = block.as_string()
-                # compat32 keeps non-ASCII as surrogates; make them plain text again.
-                blocks.append(text.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
-        return "\n".join(blocks)
+                lines = [f"{name}: {value}" for name, value in block.items()]
+                # decode=True hands back the raw bytes, UTF-8 (RFC 6533) included.
+                body = block.get_payload(decode=True)
+                if isinstance(body, bytes) and body.strip():
+                    lines.append("")
+                    lines.append(body.decode("utf-8", "replace"))
+                blocks.append("\n".join(lines))
+        # compat32 keeps non-ASCII bytes as surrogates; make them UTF-8 text again.
+        text = "\n\n".join(blocks)
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     return part_text(part)
 
 
@@ -218,7 +224,8 @@ def split_inline_original(text: str) -> tuple[str, str]:
     m = ORIGINAL_MARKERS.search(text)
     if m is None:
         return text, ""
-    return text[: m.start()], text[m.end() :]
+    end = text.find("\n", m.end())
+    return text[: m.start()], text[end + 1 :] if end >= 0 else ""
 
 
 def headers_of(text: str) -> Message | None:
