@@ -100,7 +100,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     blobs = [f.read_bytes() for f in files]
     size = sum(map(len, blobs))
-    print(f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}"
+    )
     print(f"corpus: {len(blobs)} messages, {size / 1e6:.1f} MB")
     ours = time_dsnwatch(blobs, rounds)
     peak = peak_memory(blobs)

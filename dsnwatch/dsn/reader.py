@@ -220,9 +220,7 @@ def _finish(entry: RecipientReport, extra_text: str, reporter: str | None) -> No
         entry.status = _status_from_reply(entry.reply_code)
     if not entry.action and entry.status:
         entry.action = "failed" if entry.status.startswith("5") else "delayed"
-    if entry.action in ("delivered", "relayed", "expanded") or (
-        entry.status or ""
-    ).startswith("2"):
+    if entry.action in ("delivered", "relayed", "expanded") or (entry.status or "").startswith("2"):
         entry.reason = "delivered"
         entry.hard_bounce = False
         return
@@ -292,9 +290,7 @@ _LEADING = re.compile(
 )
 
 
-def _read_free_text(
-    report: Report, message: Message, text: str, original: Message | None
-) -> None:
+def _read_free_text(report: Report, message: Message, text: str, original: Message | None) -> None:
     own = _own_addresses(message)
     if original is not None:
         for name in ("From", "Return-Path", "Sender", "Reply-To"):
@@ -414,13 +410,13 @@ def _recipients_from_inline_fields(report: Report, text: str, message: Message) 
 
 def _looks_arf(text: str) -> bool:
     return bool(re.search(r"^feedback-type:\s*\S", text, re.I | re.M)) and bool(
-        re.search(r"^(?:user-agent|version|original-rcpt-to|original-mail-from):", text, re.I | re.M)
+        re.search(
+            r"^(?:user-agent|version|original-rcpt-to|original-mail-from):", text, re.I | re.M
+        )
     )
 
 
-def _read_complaint(
-    report: Report, parts: Parts, own_text: str, original: Message | None
-) -> None:
+def _read_complaint(report: Report, parts: Parts, own_text: str, original: Message | None) -> None:
     text = "\n".join(parts.feedback_texts) or own_text
     head, blocks = parse_fields(text)
     fields = dict(head)
@@ -499,9 +495,10 @@ def _is_bounce(message: Message, text: str) -> bool:
     local = sender.split("@", 1)[0]
     return_path = (message.get("Return-Path") or "").strip()
     subject = decode_words(message.get("Subject"))
-    from_daemon = bool(_SYSTEM_LOCALS.match(local)) or "mail delivery" in str(
-        message.get("From") or ""
-    ).lower()
+    from_daemon = (
+        bool(_SYSTEM_LOCALS.match(local))
+        or "mail delivery" in str(message.get("From") or "").lower()
+    )
     if message.get("X-Failed-Recipients"):
         return True
     if _BOUNCE_SUBJECT.search(subject) and (from_daemon or _BOUNCE_BODY.search(text)):

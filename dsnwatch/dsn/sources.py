@@ -98,6 +98,8 @@ def _dir_items(path: Path) -> Iterator[Item]:
             for d in dirs
             if not (is_maildir and d == "tmp") and (not d.startswith(".") or is_maildir)
         )
+        if is_maildir:
+            continue  # its own files are index and state files; mail is in cur/ and new/
         for name in sorted(files):
             if name.startswith("."):
                 continue
