@@ -193,7 +193,9 @@ def _walk(part: Message, parts: Parts, depth: int) -> None:
         # An unknown message/* part: keep its text, it may carry the report.
         parts.texts.append(_report_text(part))
         return
-    if part.get_content_maintype() == "text" or ctype == "application/octet-stream" and depth == 0:
+    if part.get_content_maintype() == "text" or (
+        ctype == "application/octet-stream" and depth == 0
+    ):
         if part.get_content_disposition() == "attachment" and depth > 0:
             name = (part.get_filename() or "").lower()
             if not name.endswith((".txt", ".eml")):

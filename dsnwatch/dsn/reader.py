@@ -12,7 +12,7 @@ import re
 from email.message import Message
 from email.utils import getaddresses, parseaddr
 
-from dsnwatch.dsn import reasons, reporters
+from dsnwatch.dsn import reasons, reporters, smtp
 from dsnwatch.dsn.fields import parse_fields, strip_type
 from dsnwatch.dsn.mime import (
     Parts,
@@ -68,7 +68,7 @@ def read_report(data: bytes, source: str = "") -> Report:
         return _read(data, source)
     except RecursionError:
         return Report(kind="error", source=source, error="message nests too deeply to read")
-    except Exception as exc:  # noqa: BLE001 - a reader of hostile input must not stop
+    except Exception as exc:  # a reader of hostile input must not stop
         first = str(exc).splitlines()[0] if str(exc) else ""
         return Report(
             kind="error",
@@ -216,26 +216,24 @@ def _finish(entry: RecipientReport, extra_text: str, reporter: str | None) -> No
     text_status = _status_of(diagnostic) or _status_of(extra_text)
     if not entry.status or (entry.status.endswith(".0.0") and text_status):
         entry.status = text_status or entry.status
+    status_given = bool(entry.status)
     if not entry.status and entry.reply_code:
         entry.status = _status_from_reply(entry.reply_code)
     if not entry.action and entry.status:
         entry.action = "failed" if entry.status.startswith("5") else "delayed"
-    if entry.action in ("delivered", "relayed", "expanded") or (
-        entry.status or ""
-    ).startswith("2"):
+    if entry.action in ("delivered", "relayed", "expanded") or (entry.status or "").startswith("2"):
         entry.reason = "delivered"
         entry.hard_bounce = False
         return
-    reason = reasons.by_text(diagnostic) or reasons.by_text(extra_text)
-    if reason is None:
-        reason = reasons.by_status(entry.status) or "onhold"
-    if (
-        entry.action == "failed"
-        and (entry.status or "").startswith("4")
-        and reason in ("onhold", "networkerror", "systemerror")
-    ):
-        # A temporary failure that the sender gave up on: the queue time ran out.
-        reason = "expired"
+    text = diagnostic if reasons.by_text(diagnostic) else f"{diagnostic}\n{extra_text}"
+    command = smtp.command_of(diagnostic) or smtp.command_of(extra_text)
+    reason = reasons.classify(
+        text,
+        entry.status,
+        command=command,
+        status_given=status_given,
+        action=entry.action,
+    )
     entry.reason = reason
     entry.hard_bounce = reasons.is_hard_bounce(reason, entry.status, entry.reply_code)
 
@@ -292,9 +290,7 @@ _LEADING = re.compile(
 )
 
 
-def _read_free_text(
-    report: Report, message: Message, text: str, original: Message | None
-) -> None:
+def _read_free_text(report: Report, message: Message, text: str, original: Message | None) -> None:
     own = _own_addresses(message)
     if original is not None:
         for name in ("From", "Return-Path", "Sender", "Reply-To"):
@@ -324,9 +320,9 @@ def _pick_recipients(
             continue
         line = lines[index]
         m = _LEADING.match(line)
-        if m and _address(m.group(1)).lower() == address.lower():
-            strong.append(address)
-        elif re.search(r"rcpt to:?\s*<" + re.escape(address), line, re.I):
+        if (m and _address(m.group(1)).lower() == address.lower()) or re.search(
+            r"rcpt to:?\s*<" + re.escape(address), line, re.I
+        ):
             strong.append(address)
         else:
             weak.append(address)
@@ -376,7 +372,8 @@ def _diagnostic(block: str) -> str:
 
 
 _REMOTE = re.compile(
-    r"(?:host|server|by|from|while talking to|remote host|mx)\s+\[?([a-z0-9][a-z0-9.-]*\.[a-z0-9-]+)\]?"
+    r"(?:host|server|by|from|while talking to|remote host|mx)\s+"
+    r"\[?([a-z0-9][a-z0-9.-]*\.[a-z0-9-]+)\]?"
     r"(?:\s*\[[0-9a-f.:]+\])?[^\n]{0,40}?(?:said|refused|:)",
     re.I,
 )
@@ -414,13 +411,13 @@ def _recipients_from_inline_fields(report: Report, text: str, message: Message) 
 
 def _looks_arf(text: str) -> bool:
     return bool(re.search(r"^feedback-type:\s*\S", text, re.I | re.M)) and bool(
-        re.search(r"^(?:user-agent|version|original-rcpt-to|original-mail-from):", text, re.I | re.M)
+        re.search(
+            r"^(?:user-agent|version|original-rcpt-to|original-mail-from):", text, re.I | re.M
+        )
     )
 
 
-def _read_complaint(
-    report: Report, parts: Parts, own_text: str, original: Message | None
-) -> None:
+def _read_complaint(report: Report, parts: Parts, own_text: str, original: Message | None) -> None:
     text = "\n".join(parts.feedback_texts) or own_text
     head, blocks = parse_fields(text)
     fields = dict(head)
@@ -499,9 +496,10 @@ def _is_bounce(message: Message, text: str) -> bool:
     local = sender.split("@", 1)[0]
     return_path = (message.get("Return-Path") or "").strip()
     subject = decode_words(message.get("Subject"))
-    from_daemon = bool(_SYSTEM_LOCALS.match(local)) or "mail delivery" in str(
-        message.get("From") or ""
-    ).lower()
+    from_daemon = (
+        bool(_SYSTEM_LOCALS.match(local))
+        or "mail delivery" in str(message.get("From") or "").lower()
+    )
     if message.get("X-Failed-Recipients"):
         return True
     if _BOUNCE_SUBJECT.search(subject) and (from_daemon or _BOUNCE_BODY.search(text)):

@@ -18,7 +18,10 @@ _SIGNATURES: Final[list[tuple[str, re.Pattern[str]]]] = [
     ("Amazon WorkMail", re.compile(r"x-mailer: amazon workmail|amazonworkmail|awsapps\.com", re.I)),
     ("SendGrid", re.compile(r"sendgrid", re.I)),
     ("Google Groups", re.compile(r"google groups|googlegroups\.com", re.I)),
-    ("Gmail", re.compile(r"mailer-daemon@(?:googlemail|google)\.com|google tried to deliver", re.I)),
+    (
+        "Gmail",
+        re.compile(r"mailer-daemon@(?:googlemail|google)\.com|google tried to deliver", re.I),
+    ),
     (
         "Microsoft 365",
         re.compile(
@@ -27,7 +30,10 @@ _SIGNATURES: Final[list[tuple[str, re.Pattern[str]]]] = [
             re.I,
         ),
     ),
-    ("Exchange", re.compile(r"microsoft mapi|exchange server|x-mimeole: produced by microsoft", re.I)),
+    (
+        "Exchange",
+        re.compile(r"microsoft mapi|exchange server|x-mimeole: produced by microsoft", re.I),
+    ),
     ("Yahoo", re.compile(r"yahoo", re.I)),
     ("Outlook.com", re.compile(r"hotmail|msn\.com|live\.com", re.I)),
     ("Yandex", re.compile(r"yandex", re.I)),
@@ -38,7 +44,10 @@ _SIGNATURES: Final[list[tuple[str, re.Pattern[str]]]] = [
     ("Mimecast", re.compile(r"mimecast", re.I)),
     ("Barracuda", re.compile(r"barracuda", re.I)),
     ("Trend Micro", re.compile(r"interscan|trend ?micro", re.I)),
-    ("Postfix", re.compile(r"this is the mail system at host|x-postfix-queue-id|\(postfix\)", re.I)),
+    (
+        "Postfix",
+        re.compile(r"this is the mail system at host|x-postfix-queue-id|\(postfix\)", re.I),
+    ),
     ("qmail", re.compile(r"this is the qmail-send program|qmail", re.I)),
     (
         "Exim",

@@ -54,9 +54,7 @@ class Score:
 
 
 def _key(report: Report) -> list[tuple[str, str | None, str, bool]]:
-    return sorted(
-        (r.recipient.lower(), r.status, r.reason, r.hard_bounce) for r in report.reports
-    )
+    return sorted((r.recipient.lower(), r.status, r.reason, r.hard_bounce) for r in report.reports)
 
 
 def score(corpus: Path) -> Score:
@@ -95,9 +93,7 @@ def score(corpus: Path) -> Score:
                 if entry.status == want["status"]:
                     result.status += 1
                 else:
-                    result.misses.append(
-                        f"{name}: status {entry.status} != {want['status']}"
-                    )
+                    result.misses.append(f"{name}: status {entry.status} != {want['status']}")
             if want.get("replycode"):
                 result.reply_total += 1
                 if entry.reply_code == want["replycode"]:
