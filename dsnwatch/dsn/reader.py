@@ -51,7 +51,9 @@ _BOUNCE_BODY = re.compile(
     r"i'm afraid i wasn't able to deliver|the mail system|"
     r"message delivery (?:has )?failed|failed permanently|returned to you|"
     r"could not deliver|wasn't delivered|cannot be delivered|delivery status notification|"
-    r"rejected your message|error occurred while|following recipient",
+    r"rejected your message|error occurred while|following recipient|"
+    r"transcript of (?:the )?session follows|not a member of this (?:mailing )?list|"
+    r"could not be sent|not able to be delivered|unable to deliver",
     re.I,
 )
 _AUTOREPLY_SUBJECT = re.compile(
@@ -492,13 +494,17 @@ def _read_auto_reply(report: Report, message: Message) -> None:
 
 
 def _is_bounce(message: Message, text: str) -> bool:
-    sender = parseaddr(str(message.get("From") or ""))[1].lower()
-    local = sender.split("@", 1)[0]
+    from_header = str(message.get("From") or "")
+    name, sender = parseaddr(from_header)
+    local = sender.lower().split("@", 1)[0]
     return_path = (message.get("Return-Path") or "").strip()
     subject = decode_words(message.get("Subject"))
+    # "MAILER-DAEMON <>" and "<>" are the null sender that bounces come from.
     from_daemon = (
         bool(_SYSTEM_LOCALS.match(local))
-        or "mail delivery" in str(message.get("From") or "").lower()
+        or bool(_SYSTEM_LOCALS.match(name.strip()))
+        or (not sender and "<>" in from_header)
+        or "mail delivery" in from_header.lower()
     )
     if message.get("X-Failed-Recipients"):
         return True
