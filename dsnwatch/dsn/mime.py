@@ -164,13 +164,37 @@ def split_parts(message: Message) -> Parts:
     if ctype == "multipart/report":
         parts.report_type = (message.get_param("report-type") or "").__str__().strip().lower()
     _walk(message, parts, depth=0)
+    if not parts.status_texts:
+        _status_from_text(parts)
     return parts
+
+
+# Report fields written as plain text: a part whose MIME structure is broken
+# (a boundary that does not match) or a report pasted into a text part.
+_INLINE_REPORT = re.compile(
+    r"^(?:reporting-mta|final-recipient|original-recipient)[ \t]*:[ \t]*\S", re.I | re.M
+)
+_PART_END = re.compile(r"^--\S|^content-type:[ \t]*(?:message|text)/rfc822", re.I | re.M)
+
+
+def _status_from_text(parts: Parts) -> None:
+    for text in parts.texts:
+        start = _INLINE_REPORT.search(text)
+        if start is None or not re.search(r"^(?:status|action)[ \t]*:", text, re.I | re.M):
+            continue
+        end = _PART_END.search(text, start.start())
+        parts.status_texts.append(text[start.start() : end.start() if end else len(text)])
+        return
 
 
 def _walk(part: Message, parts: Parts, depth: int) -> None:
     if depth > 20:
         return
     ctype = part.get_content_type()
+    if part.get_content_maintype() == "multipart" and isinstance(part.get_payload(), str):
+        # The boundary was not found: the body is all the text there is.
+        parts.texts.append(part_text(part))
+        return
     if part.is_multipart() and not ctype.startswith("message/"):
         payload = part.get_payload()
         if isinstance(payload, list):
@@ -186,6 +210,17 @@ def _walk(part: Message, parts: Parts, depth: int) -> None:
         parts.feedback_texts.append(_report_text(part))
         return
     if ctype in _ORIGINAL_TYPES:
+        inner = part.get_payload()
+        if (
+            not parts.status_texts
+            and isinstance(inner, list)
+            and inner
+            and isinstance(inner[0], Message)
+            and inner[0].get_content_type() == "multipart/report"
+        ):
+            # A bounce forwarded as an attachment: its report is the one to read.
+            _walk(inner[0], parts, depth + 1)
+            return
         if parts.original is None:
             parts.original, parts.original_text = _original_of(part)
         return

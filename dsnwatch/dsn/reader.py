@@ -145,8 +145,15 @@ def _read_status(report: Report, parts: Parts, bounce_text: str, message: Messag
         for block in blocks:
             recipient = _address(strip_type(block.get("final-recipient")))
             original = _address(strip_type(block.get("original-recipient"))) or None
+            if original and not _routable(recipient):
+                # A final address on a host without a domain is a local rewrite.
+                recipient = original
             if not recipient:
                 recipient = original or _address(strip_type(block.get("x-actual-recipient")))
+            if recipient and "@" not in recipient[1:]:
+                # Only a host was left ("@relay.example"): the text part names the address.
+                named = _pick_recipients(bounce_text, _own_addresses(message), message, None)
+                recipient = named[0] if len(named) == 1 else ""
             if not recipient:
                 continue
             status = _status_of(block.get("status"))
@@ -184,12 +191,19 @@ def _status_of(value: str | None) -> str | None:
 
 def _address(value: str) -> str:
     value = value.strip().strip("<>\"' ")
+    if value.startswith("@") and ":" in value:
+        # An RFC 821 source route: "@relay.example:user@example.org".
+        value = value.rsplit(":", 1)[1]
     if not value:
         return ""
     m = ADDRESS.search(value)
     if m:
         return m.group(1)
     return value if "@" in value and " " not in value else ""
+
+
+def _routable(address: str) -> bool:
+    return "." in address.rpartition("@")[2]
 
 
 def _dedupe(report: Report) -> None:
