@@ -336,8 +336,9 @@ def _pick_recipients(
             continue
         line = lines[index]
         m = _LEADING.match(line)
-        if (m and _address(m.group(1)).lower() == address.lower()) or re.search(
-            r"rcpt to:?\s*<" + re.escape(address), line, re.I
+        lowered = line.lower()
+        if (m and _address(m.group(1)).lower() == address.lower()) or (
+            "rcpt to" in lowered and "<" + address.lower() in lowered
         ):
             strong.append(address)
         else:

@@ -8,6 +8,7 @@ code. Phrases are matched on lower-cased text with runs of white space folded.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Final
 
 # One sentence for each reason; docs/reasons.md is written from this table.
@@ -750,11 +751,20 @@ def fold(text: str) -> str:
     return _WS.sub(" ", text).strip().lower()
 
 
+# Diagnostics longer than this are quoted mail or boilerplate; the cause is said early.
+_TEXT_LIMIT: Final = 1500
+
+
 def by_text(text: str) -> str | None:
     """The reason the diagnostic text names, or None."""
     if not text:
         return None
-    folded = fold(text)
+    return _first_reason(fold(text[:_TEXT_LIMIT]))
+
+
+@lru_cache(maxsize=512)
+def _first_reason(folded: str) -> str | None:
+    # Cached: the same diagnostic is looked at for every recipient and every step.
     for reason, pattern in PHRASES:
         if pattern.search(folded):
             return reason
@@ -835,12 +845,12 @@ def classify(
     `status_given` is False when the report carried no status code of its own
     (one was inferred from the reply code, or none is known).
     """
-    folded = fold(text)
+    folded = fold(text[:_TEXT_LIMIT])
     detail = _status_detail(status) if status_given else ""
     strong = _STRONG_STATUS.get(detail)
     if strong is not None and not (strong == "mailboxfull" and "user unknown" in folded):
         return strong
-    reason = by_text(folded)
+    reason = _first_reason(folded)
     temporary = (status or "").startswith("4")
     if reason == "userunknown":
         reason = _user_unknown(folded, detail, command, status_given)
