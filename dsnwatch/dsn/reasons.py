@@ -86,6 +86,35 @@ def _rx(*phrases: str) -> re.Pattern[str]:
 
 # Ordered: the first reason whose phrases match wins, so narrow causes come first.
 PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
+    # Narrow phrases whose words would otherwise be caught by a broader reason below.
+    ("mailererror", _rx(r"pipe to \|", r"procmail", r"x-unix;")),
+    (
+        "notaccept",
+        _rx(
+            r"couldn't find a mail exchanger",
+            r"no mx (?:record )?found",
+            r"indicated no smtp service",
+            r"null mx",
+        ),
+    ),
+    ("hostunknown", _rx(r"couldn't find any host named", r"unrouteable address")),
+    (
+        "notcompliantrfc",
+        _rx(r"not rfc ?5322 compliant", r"multiple addresses in from", r"multiple \S+ headers"),
+    ),
+    ("policyviolation", _rx(r"content presents a potential security issue")),
+    ("authfailure", _rx(r"fails? to pass authentication")),
+    ("securityerror", _rx(r"unauthenticated senders? (?:are )?not allowed")),
+    ("norelaying", _rx(r"insecure mail relay")),
+    ("suspend", _rx(r"account that you tried to reach is disabled")),
+    (
+        "expired",
+        _rx(
+            r"did not accept our requests to connect",
+            r"all hosts have been failing for a long time",
+            r"not delivered within \d+ days",
+        ),
+    ),
     (
         "failedstarttls",
         _rx(
@@ -164,6 +193,7 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
                 r"recipients in this hour|emails)"
             ),
             r"too many (?:simultaneous|parallel)",
+            r"too many recipients",
             r"rate limit",
             r"ratelimit",
             r"rate of (?:mail|e-?mail|messages)",
@@ -229,11 +259,11 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
             r"\b5\.3\.4\b",
             r"\b[45]\.2\.3\b",
             r"email (?:is )?too large",
-            r"too many recipients",
             r"recipient limit",
             r"exceeded the recipient limit",
             r"message header size",
             r"header too long",
+            r"line limit exceeded",
         ),
     ),
     (
@@ -300,7 +330,7 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
             ),
             r"account (?:has been )?(?:suspended|disabled|terminated|deleted)",
             (
-                r"mailbox (?:is )?(?:currently )?(?:unavailable|not available|inactive|disabled|"
+                r"mailbox (?:is )?(?:currently )?(?:inactive|disabled|"
                 r"suspended)"
             ),
             r"mailbox unavailable or (?:access denied|disabled)",
@@ -352,10 +382,8 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
             r"is not a valid (?:mailbox|user|address)",
             r"mailbox (?:not found|unavailable|does not exist|name not allowed)",
             r"no account by that name",
-            r"unrouteable address",
             r"recipient not (?:found|known|exist)",
             r"account (?:does not exist|not found)",
-            r"couldn't find any host named",
             r"the email account that you tried to reach does not exist",
             r"unable to find (?:the )?(?:user|recipient)",
             r"no such (?:user|mailbox)",
@@ -369,6 +397,8 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
             r"mailbox is inactive",
             r"destination (?:address|mailbox) (?:does not exist|unknown)",
             r"no such address",
+            r"invalid final delivery userid",
+            r"check if (?:the )?address is correct",
             r"not our customer",
             r"sorry, no mailbox",
             r"\b[45]\.1\.1\b",
@@ -385,7 +415,6 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
             r"no such (?:domain|host)",
             r"name or service not known",
             r"name service error",
-            r"no mx",
             r"domain (?:is )?(?:invalid|not (?:valid|available))",
             r"invalid domain",
             (
@@ -437,7 +466,6 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
             r"authentication failed",
             r"not authenticated",
             r"sender (?:is not )?authenticated",
-            r"insecure mail relay",
             r"encryption needed",
             r"security (?:policy|violation)",
             r"access denied.{0,20}auth",
@@ -822,6 +850,10 @@ _STRONG_UNKNOWN = re.compile(
 )
 # A reply code followed at once by "user unknown": no recipient was named.
 _NAMELESS_UNKNOWN = re.compile(r"\b[45]\d\d[\s:-]*user unknown")
+# Reasons a refusal at connection or greeting can have besides a plain block.
+_BEFORE_GREETING: Final = frozenset(
+    {"ratelimited", "badreputation", "failedstarttls", "securityerror", "expired"}
+)
 _GONE_DOMAIN = re.compile(r"domain \S+ couldn't be found|host name lookup failure|name service")
 
 
@@ -860,7 +892,7 @@ def classify(
         elif temporary:
             # A name that does not resolve now may resolve later: a DNS problem.
             reason = "networkerror"
-    if command == "MAIL" and reason in (None, "onhold", "suspend", "systemerror"):
+    if command == "MAIL" and reason in (None, "onhold", "suspend"):
         reason = "rejected"
     if command in ("CONN", "HELO") and reason in (
         None,
