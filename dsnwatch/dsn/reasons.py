@@ -822,7 +822,6 @@ _STRONG_STATUS: Final[dict[str, str]] = {
     "1.6": "hasmoved",
     "1.7": "rejected",
     "1.8": "rejected",
-    "1.10": "notaccept",
     "2.2": "mailboxfull",
     "3.4": "emailtoolarge",
     "4.7": "expired",
@@ -852,8 +851,13 @@ _STRONG_UNKNOWN = re.compile(
 _NAMELESS_UNKNOWN = re.compile(r"\b[45]\d\d[\s:-]*user unknown")
 # Reasons a refusal at connection or greeting can have besides a plain block.
 _BEFORE_GREETING: Final = frozenset(
-    {"ratelimited", "badreputation", "failedstarttls", "securityerror", "expired"}
+    {"ratelimited", "badreputation", "failedstarttls", "securityerror", "expired", "requireptr"}
 )
+# Reasons a refusal at connection or greeting can have besides a plain block.
+_BEFORE_GREETING: Final = frozenset(
+    {"ratelimited", "badreputation", "failedstarttls", "securityerror", "expired", "requireptr"}
+)
+_TIMED_OUT = re.compile(r"timed out|requests to connect")
 _GONE_DOMAIN = re.compile(r"domain \S+ couldn't be found|host name lookup failure|name service")
 
 
@@ -894,13 +898,12 @@ def classify(
             reason = "networkerror"
     if command == "MAIL" and reason in (None, "onhold", "suspend"):
         reason = "rejected"
-    if command in ("CONN", "HELO") and reason in (
-        None,
-        "hostunknown",
-        "spamdetected",
-        "systemerror",
-    ):
+    if command in ("CONN", "HELO") and reason not in _BEFORE_GREETING:
+        # Refused before any envelope was sent: the client itself was refused.
         reason = "blocked"
+    if temporary and detail == "4.1" and _TIMED_OUT.search(folded):
+        # x.4.1 (no answer from host) after the retries ran out.
+        reason = "expired"
     if reason is None:
         reason = by_status(status) if status_given else None
     if (
