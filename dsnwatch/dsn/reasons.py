@@ -853,10 +853,6 @@ _NAMELESS_UNKNOWN = re.compile(r"\b[45]\d\d[\s:-]*user unknown")
 _BEFORE_GREETING: Final = frozenset(
     {"ratelimited", "badreputation", "failedstarttls", "securityerror", "expired", "requireptr"}
 )
-# Reasons a refusal at connection or greeting can have besides a plain block.
-_BEFORE_GREETING: Final = frozenset(
-    {"ratelimited", "badreputation", "failedstarttls", "securityerror", "expired", "requireptr"}
-)
 _TIMED_OUT = re.compile(r"timed out|requests to connect")
 _GONE_DOMAIN = re.compile(r"domain \S+ couldn't be found|host name lookup failure|name service")
 
