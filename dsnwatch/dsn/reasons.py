@@ -854,7 +854,6 @@ _BEFORE_GREETING: Final = frozenset(
     {"ratelimited", "badreputation", "failedstarttls", "securityerror", "expired", "requireptr"}
 )
 _TIMED_OUT = re.compile(r"timed out|requests to connect")
-_GONE_DOMAIN = re.compile(r"domain \S+ couldn't be found|host name lookup failure|name service")
 
 
 def _status_detail(status: str | None) -> str:
