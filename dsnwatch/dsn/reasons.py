@@ -799,6 +799,11 @@ def _first_reason(folded: str) -> str | None:
     return None
 
 
+def clear_cache() -> None:
+    """Forget cached phrase matches."""
+    _first_reason.cache_clear()
+
+
 def by_status(status: str | None) -> str | None:
     """The reason an RFC 3463 status code implies on its own, or None."""
     if not status:
