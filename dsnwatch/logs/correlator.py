@@ -156,16 +156,20 @@ class Correlator:
                 state.forwarded = True
         elif kind in ("sieve-keep", "sieve-fileinto"):
             state.stored = True
-        elif kind == "sieve-discard" and not state.forwarded and not state.stored:
-            if self.is_dsn(event.msgid) or (event.user or "").lower() == self.monitor:
-                return [
-                    self._alert(
-                        "dsn-discarded",
-                        f"report {event.msgid or '(no Message-ID)'} discarded at {who}"
-                        f" before any copy reached {self.monitor}",
-                        event,
-                    )
-                ]
+        elif (
+            kind == "sieve-discard"
+            and not state.forwarded
+            and not state.stored
+            and (self.is_dsn(event.msgid) or (event.user or "").lower() == self.monitor)
+        ):
+            return [
+                self._alert(
+                    "dsn-discarded",
+                    f"report {event.msgid or '(no Message-ID)'} discarded at {who}"
+                    f" before any copy reached {self.monitor}",
+                    event,
+                )
+            ]
         return []
 
     @staticmethod
