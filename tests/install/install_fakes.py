@@ -80,6 +80,9 @@ class FakeRuntime:
 
     def restart(self, service: Service) -> None:
         if service in self.fail_restart:
+            self.fail_restart.discard(
+                service
+            )  # fails once, like a bad config that is then restored
             raise RuntimeFailure(f"{service} exited after the restart; see its logs")
         self.restarts.append(service)
 
