@@ -15,7 +15,19 @@ Looked up in this order: the path given on the command line, `$DSNWATCH_CONFIG`,
     mode = "notify"                    # or "full-copy"
 
     [ses]
-    identities = ["example.org"]
+    identities = ["example.org"]       # checked by doctor; install needs --ses-identity
+
+    [imap]                             # for doctor's login check
+    host = "mail.example.org"
+    port = 993
+    password = "..."
+
+    [host]                             # runtime = "host" only
+    postfix_config_dir = "/etc/postfix"
+    sieve_before = "/etc/dovecot/sieve/global_sieve_before.sieve"
+    sieve_after = ""
+    restart_postfix = ["systemctl", "restart", "postfix"]
+    restart_dovecot = ["systemctl", "restart", "dovecot"]
 """
 
 from __future__ import annotations
@@ -58,8 +70,6 @@ class Config:
     notify_classes: tuple[str, ...] = NOTIFY_CLASSES
     postfix_mode: PostfixMode = "notify"
     ses_identities: tuple[str, ...] = ()
-    mailcow_api_url: str = ""
-    mailcow_api_key: str = ""
     imap_host: str = ""
     imap_port: int = 993
     imap_password: str = ""
@@ -133,9 +143,6 @@ def config_from_dict(data: dict[str, Any], source: str = "config") -> Config:
     ses = _table(data, "ses", source)
     if "identities" in ses:
         cfg.ses_identities = _strings(ses["identities"], "ses.identities", source)
-    mailcow = _table(data, "mailcow", source)
-    cfg.mailcow_api_url = str(mailcow.get("api_url", ""))
-    cfg.mailcow_api_key = str(mailcow.get("api_key", ""))
     imap = _table(data, "imap", source)
     cfg.imap_host = str(imap.get("host", ""))
     cfg.imap_port = int(imap.get("port", cfg.imap_port))

@@ -75,8 +75,8 @@ def install(
         cfg = _load(config, mailbox)
         if postfix_mode:
             cfg.postfix_mode = "full-copy" if postfix_mode == "full-copy" else "notify"
-        if ses_identity:
-            cfg.ses_identities = tuple(ses_identity)
+        # SES changes an AWS account: only when asked for on this command line.
+        cfg.ses_identities = tuple(ses_identity or ())
         prepared = prepare_install(cfg, make_runtime(cfg), restart_dovecot=restart_dovecot)
         if dry_run or prepared.plan.empty:
             typer.echo(clean(prepared.plan.describe(), keep_newlines=True), nl=False)

@@ -77,3 +77,20 @@ def test_uninstall_without_install_says_nothing_to_remove(
     app, _rt = app_and_runtime
     result = CliRunner().invoke(app, ["uninstall"])
     assert result.exit_code == 0 and "Nothing to remove" in result.output
+
+
+def test_ses_in_the_config_alone_does_not_touch_aws(
+    app_and_runtime: tuple[typer.Typer, FakeRuntime],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    app, _rt = app_and_runtime
+    cfg = tmp_path / "ses.toml"
+    cfg.write_text(f'mailbox = "{MAILBOX}"\n[ses]\nidentities = ["example.org"]\n')
+
+    def no_aws() -> None:
+        raise AssertionError("SES was called without --ses-identity")
+
+    monkeypatch.setattr("dsnwatch.install.ses.make_client", no_aws)
+    result = CliRunner().invoke(app, ["install", "--dry-run", "--config", str(cfg)])
+    assert result.exit_code == 0, result.output
