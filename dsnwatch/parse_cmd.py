@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import PurePath
 
 from dsnwatch.dsn import read_report
 from dsnwatch.dsn.sources import iter_messages
@@ -38,13 +39,14 @@ def _print_table(reports: list[Report]) -> None:
     console = Console()
     table = Table(show_edge=False, pad_edge=False, expand=False)
     for name in ("source", "kind", "reporter", "recipient", "status", "reason", "bounce"):
-        table.add_column(name, overflow="fold")
+        table.add_column(name, overflow="fold", no_wrap=name in ("status", "bounce"))
     errors: list[Report] = []
     for report in reports:
         if report.kind == "error":
             errors.append(report)
             continue
-        cells = [report.source, report.kind, report.reporter or "-"]
+        # The table names files briefly; --json keeps the whole path.
+        cells = [PurePath(report.source).name or report.source, report.kind, report.reporter or "-"]
         if not report.reports:
             table.add_row(*(Text(clean(c)) for c in [*cells, "-", "-", "-", "-"]))
         for entry in report.reports:

@@ -37,10 +37,9 @@ def parse_fields(text: str) -> tuple[dict[str, str], list[dict[str, str]]]:
             continue
         name = m.group(1).lower()
         value = m.group(2).strip()
-        if name in RECIPIENT_FIELDS:
-            if current is None or name in current:
-                current = {}
-                recipients.append(current)
+        if name in RECIPIENT_FIELDS and (current is None or name in current):
+            current = {}
+            recipients.append(current)
         if current is None:
             head.setdefault(name, value)
         else:

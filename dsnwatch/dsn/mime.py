@@ -11,7 +11,35 @@ from dataclasses import dataclass, field
 from email import message_from_bytes, message_from_string
 from email.header import decode_header, make_header
 from email.message import Message
-from email.policy import compat32
+from email.policy import Compat32
+
+
+class _TextHeaders(Compat32):
+    """compat32, except that headers with 8-bit bytes come back as text.
+
+    compat32 hands such headers back as `Header` objects, which every caller would
+    have to remember; raw UTF-8 (or, failing that, Latin-1) is what they hold.
+    """
+
+    def header_fetch_parse(self, name: str, value: str) -> str:
+        if value.isascii():
+            return value
+        # Surrogates stand for undecoded bytes; real characters may sit beside them.
+        raw = value.encode("utf-8", "surrogateescape")
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            if _only_surrogates(value):
+                return raw.decode("latin-1")
+            return raw.decode("utf-8", "replace")
+
+
+def _only_surrogates(value: str) -> bool:
+    """True when every non-ASCII character is an undecoded byte (a surrogate)."""
+    return all(ord(c) < 128 or 0xDC80 <= ord(c) <= 0xDCFF for c in value)
+
+
+POLICY = _TextHeaders()
 
 _HTML_TAG = re.compile(r"<[^>]{0,2000}>")
 _HTML_BREAK = re.compile(r"<(?:br|/p|/div|/tr|/li|p|div|tr|li)\b[^>]{0,200}>", re.I)
@@ -160,7 +188,7 @@ def parse_bytes(data: bytes) -> Message:
     """A message from bytes, with CRLF and CR line endings made LF first."""
     if b"\r" in data:
         data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    return message_from_bytes(data, policy=compat32)
+    return message_from_bytes(data, policy=POLICY)
 
 
 def split_parts(message: Message) -> Parts:
@@ -170,13 +198,37 @@ def split_parts(message: Message) -> Parts:
     if ctype == "multipart/report":
         parts.report_type = (message.get_param("report-type") or "").__str__().strip().lower()
     _walk(message, parts, depth=0)
+    if not parts.status_texts:
+        _status_from_text(parts)
     return parts
+
+
+# Report fields written as plain text: a part whose MIME structure is broken
+# (a boundary that does not match) or a report pasted into a text part.
+_INLINE_REPORT = re.compile(
+    r"^(?:reporting-mta|final-recipient|original-recipient)[ \t]*:[ \t]*\S", re.I | re.M
+)
+_PART_END = re.compile(r"^--\S|^content-type:[ \t]*(?:message|text)/rfc822", re.I | re.M)
+
+
+def _status_from_text(parts: Parts) -> None:
+    for text in parts.texts:
+        start = _INLINE_REPORT.search(text)
+        if start is None or not re.search(r"^(?:status|action)[ \t]*:", text, re.I | re.M):
+            continue
+        end = _PART_END.search(text, start.start())
+        parts.status_texts.append(text[start.start() : end.start() if end else len(text)])
+        return
 
 
 def _walk(part: Message, parts: Parts, depth: int) -> None:
     if depth > 20:
         return
     ctype = part.get_content_type()
+    if part.get_content_maintype() == "multipart" and isinstance(part.get_payload(), str):
+        # The boundary was not found: the body is all the text there is.
+        parts.texts.append(part_text(part))
+        return
     if part.is_multipart() and not ctype.startswith("message/"):
         payload = part.get_payload()
         if isinstance(payload, list):
@@ -192,6 +244,17 @@ def _walk(part: Message, parts: Parts, depth: int) -> None:
         parts.feedback_texts.append(_report_text(part))
         return
     if ctype in _ORIGINAL_TYPES:
+        inner = part.get_payload()
+        if (
+            not parts.status_texts
+            and isinstance(inner, list)
+            and inner
+            and isinstance(inner[0], Message)
+            and inner[0].get_content_type() == "multipart/report"
+        ):
+            # A bounce forwarded as an attachment: its report is the one to read.
+            _walk(inner[0], parts, depth + 1)
+            return
         if parts.original is None:
             parts.original, parts.original_text = _original_of(part)
         return
@@ -199,7 +262,9 @@ def _walk(part: Message, parts: Parts, depth: int) -> None:
         # An unknown message/* part: keep its text, it may carry the report.
         parts.texts.append(_report_text(part))
         return
-    if part.get_content_maintype() == "text" or ctype == "application/octet-stream" and depth == 0:
+    if part.get_content_maintype() == "text" or (
+        ctype == "application/octet-stream" and depth == 0
+    ):
         if part.get_content_disposition() == "attachment" and depth > 0:
             name = (part.get_filename() or "").lower()
             if not name.endswith((".txt", ".eml")):
@@ -214,7 +279,7 @@ def _original_of(part: Message) -> tuple[Message | None, str]:
         return original, ""
     text = part_text(part)
     try:
-        return message_from_string(text.lstrip("\n"), policy=compat32), text
+        return message_from_string(text.lstrip("\n"), policy=POLICY), text
     except (ValueError, TypeError, IndexError):
         return None, text
 
@@ -234,6 +299,6 @@ def headers_of(text: str) -> Message | None:
     if not text or ":" not in text.split("\n", 1)[0]:
         return None
     try:
-        return message_from_string(text, policy=compat32)
+        return message_from_string(text, policy=POLICY)
     except (ValueError, TypeError, IndexError):
         return None

@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from email.message import Message
 from email.utils import getaddresses, parseaddr
+from functools import lru_cache
 
-from dsnwatch.dsn import reasons, reporters
+from dsnwatch.dsn import reasons, reporters, smtp
 from dsnwatch.dsn.fields import parse_fields, strip_type
 from dsnwatch.dsn.mime import (
     Parts,
@@ -51,7 +52,9 @@ _BOUNCE_BODY = re.compile(
     r"i'm afraid i wasn't able to deliver|the mail system|"
     r"message delivery (?:has )?failed|failed permanently|returned to you|"
     r"could not deliver|wasn't delivered|cannot be delivered|delivery status notification|"
-    r"rejected your message|error occurred while|following recipient",
+    r"rejected your message|error occurred while|following recipient|"
+    r"transcript of (?:the )?session follows|not a member of this (?:mailing )?list|"
+    r"could not be sent|not able to be delivered|unable to deliver",
     re.I,
 )
 _AUTOREPLY_SUBJECT = re.compile(
@@ -62,13 +65,19 @@ _AUTOREPLY_SUBJECT = re.compile(
 )
 
 
+def clear_caches() -> None:
+    """Forget what the per-text caches hold (benchmarks call this between rounds)."""
+    _text_facts.cache_clear()
+    reasons.clear_cache()
+
+
 def read_report(data: bytes, source: str = "") -> Report:
     """Read one message; never raises for any input."""
     try:
         return _read(data, source)
     except RecursionError:
         return Report(kind="error", source=source, error="message nests too deeply to read")
-    except Exception as exc:  # noqa: BLE001 - a reader of hostile input must not stop
+    except Exception as exc:  # a reader of hostile input must not stop
         first = str(exc).splitlines()[0] if str(exc) else ""
         return Report(
             kind="error",
@@ -143,8 +152,15 @@ def _read_status(report: Report, parts: Parts, bounce_text: str, message: Messag
         for block in blocks:
             recipient = _address(strip_type(block.get("final-recipient")))
             original = _address(strip_type(block.get("original-recipient"))) or None
+            if original and not _routable(recipient):
+                # A final address on a host without a domain is a local rewrite.
+                recipient = original
             if not recipient:
                 recipient = original or _address(strip_type(block.get("x-actual-recipient")))
+            if recipient and "@" not in recipient[1:]:
+                # Only a host was left ("@relay.example"): the text part names the address.
+                named = _pick_recipients(bounce_text, _own_addresses(message), message, None)
+                recipient = named[0] if len(named) == 1 else ""
             if not recipient:
                 continue
             status = _status_of(block.get("status"))
@@ -182,12 +198,19 @@ def _status_of(value: str | None) -> str | None:
 
 def _address(value: str) -> str:
     value = value.strip().strip("<>\"' ")
+    if value.startswith("@") and ":" in value:
+        # An RFC 821 source route: "@relay.example:user@example.org".
+        value = value.rsplit(":", 1)[1]
     if not value:
         return ""
     m = ADDRESS.search(value)
     if m:
         return m.group(1)
     return value if "@" in value and " " not in value else ""
+
+
+def _routable(address: str) -> bool:
+    return "." in address.rpartition("@")[2]
 
 
 def _dedupe(report: Report) -> None:
@@ -211,11 +234,13 @@ def _dedupe(report: Report) -> None:
 def _finish(entry: RecipientReport, extra_text: str, reporter: str | None) -> None:
     """Fill in reply code, status, reason and hard bounce from what is known."""
     diagnostic = entry.diagnostic_code or ""
+    shared_reply, shared_status, shared_command = _text_facts(extra_text)
     if not entry.reply_code:
-        entry.reply_code = _reply_code(diagnostic) or _reply_code(extra_text)
-    text_status = _status_of(diagnostic) or _status_of(extra_text)
+        entry.reply_code = _reply_code(diagnostic) or shared_reply
+    text_status = _status_of(diagnostic) or shared_status
     if not entry.status or (entry.status.endswith(".0.0") and text_status):
         entry.status = text_status or entry.status
+    status_given = bool(entry.status)
     if not entry.status and entry.reply_code:
         entry.status = _status_from_reply(entry.reply_code)
     if not entry.action and entry.status:
@@ -224,18 +249,30 @@ def _finish(entry: RecipientReport, extra_text: str, reporter: str | None) -> No
         entry.reason = "delivered"
         entry.hard_bounce = False
         return
-    reason = reasons.by_text(diagnostic) or reasons.by_text(extra_text)
-    if reason is None:
-        reason = reasons.by_status(entry.status) or "onhold"
-    if (
-        entry.action == "failed"
-        and (entry.status or "").startswith("4")
-        and reason in ("onhold", "networkerror", "systemerror")
-    ):
-        # A temporary failure that the sender gave up on: the queue time ran out.
-        reason = "expired"
+    if reasons.by_text(diagnostic):
+        text = diagnostic
+    else:
+        text = f"{diagnostic}\n{extra_text[: reasons.TEXT_LIMIT]}"
+    command = smtp.command_of(diagnostic) or shared_command
+    reason = reasons.classify(
+        text,
+        entry.status,
+        command=command,
+        status_given=status_given,
+        action=entry.action,
+    )
     entry.reason = reason
     entry.hard_bounce = reasons.is_hard_bounce(reason, entry.status, entry.reply_code)
+
+
+@lru_cache(maxsize=16)
+def _text_facts(text: str) -> tuple[str | None, str | None, str | None]:
+    """Reply code, status and SMTP command of a text every recipient shares.
+
+    Cached so that a bounce naming thousands of recipients reads its text once,
+    not once per recipient.
+    """
+    return _reply_code(text), _status_of(text), smtp.command_of(text)
 
 
 def _reply_code(text: str) -> str | None:
@@ -320,9 +357,10 @@ def _pick_recipients(
             continue
         line = lines[index]
         m = _LEADING.match(line)
-        if m and _address(m.group(1)).lower() == address.lower():
-            strong.append(address)
-        elif re.search(r"rcpt to:?\s*<" + re.escape(address), line, re.I):
+        lowered = line.lower()
+        if (m and _address(m.group(1)).lower() == address.lower()) or (
+            "rcpt to" in lowered and "<" + address.lower() in lowered
+        ):
             strong.append(address)
         else:
             weak.append(address)
@@ -345,13 +383,19 @@ def _blocks_by_recipient(text: str, recipients: list[str], message: Message) -> 
         return {}
     lines = text.split("\n")
     keys = [r.lower() for r in recipients]
+    rank = {k: i for i, k in reversed(list(enumerate(keys)))}
     owner: list[str | None] = []
     current: str | None = None
     for line in lines:
-        lowered = line.lower()
-        hits = [k for k in keys if k in lowered]
-        if hits:
-            current = hits[0] if current not in hits else current
+        # Look up the line's own addresses rather than test every recipient against
+        # every line: a bounce naming thousands of recipients stays linear.
+        hits = (
+            {m.group(1).lower() for m in ADDRESS.finditer(line)} & rank.keys()
+            if "@" in line
+            else set()
+        )
+        if hits and current not in hits:
+            current = min(hits, key=rank.__getitem__)
         owner.append(current)
     blocks: dict[str, list[str]] = {k: [] for k in keys}
     for line, key in zip(lines, owner, strict=True):
@@ -372,7 +416,8 @@ def _diagnostic(block: str) -> str:
 
 
 _REMOTE = re.compile(
-    r"(?:host|server|by|from|while talking to|remote host|mx)\s+\[?([a-z0-9][a-z0-9.-]*\.[a-z0-9-]+)\]?"
+    r"(?:host|server|by|from|while talking to|remote host|mx)\s+"
+    r"\[?([a-z0-9][a-z0-9.-]*\.[a-z0-9-]+)\]?"
     r"(?:\s*\[[0-9a-f.:]+\])?[^\n]{0,40}?(?:said|refused|:)",
     re.I,
 )
@@ -491,13 +536,17 @@ def _read_auto_reply(report: Report, message: Message) -> None:
 
 
 def _is_bounce(message: Message, text: str) -> bool:
-    sender = parseaddr(str(message.get("From") or ""))[1].lower()
-    local = sender.split("@", 1)[0]
+    from_header = str(message.get("From") or "")
+    name, sender = parseaddr(from_header)
+    local = sender.lower().split("@", 1)[0]
     return_path = (message.get("Return-Path") or "").strip()
     subject = decode_words(message.get("Subject"))
+    # "MAILER-DAEMON <>" and "<>" are the null sender that bounces come from.
     from_daemon = (
         bool(_SYSTEM_LOCALS.match(local))
-        or "mail delivery" in str(message.get("From") or "").lower()
+        or bool(_SYSTEM_LOCALS.match(name.strip()))
+        or (not sender and "<>" in from_header)
+        or "mail delivery" in from_header.lower()
     )
     if message.get("X-Failed-Recipients"):
         return True

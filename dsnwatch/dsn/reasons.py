@@ -8,6 +8,7 @@ code. Phrases are matched on lower-cased text with runs of white space folded.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Final
 
 # One sentence for each reason; docs/reasons.md is written from this table.
@@ -85,6 +86,35 @@ def _rx(*phrases: str) -> re.Pattern[str]:
 
 # Ordered: the first reason whose phrases match wins, so narrow causes come first.
 PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
+    # Narrow phrases whose words would otherwise be caught by a broader reason below.
+    ("mailererror", _rx(r"pipe to \|", r"procmail", r"x-unix;")),
+    (
+        "notaccept",
+        _rx(
+            r"couldn't find a mail exchanger",
+            r"no mx (?:record )?found",
+            r"indicated no smtp service",
+            r"null mx",
+        ),
+    ),
+    ("hostunknown", _rx(r"couldn't find any host named", r"unrouteable address")),
+    (
+        "notcompliantrfc",
+        _rx(r"not rfc ?5322 compliant", r"multiple addresses in from", r"multiple \S+ headers"),
+    ),
+    ("policyviolation", _rx(r"content presents a potential security issue")),
+    ("authfailure", _rx(r"fails? to pass authentication")),
+    ("securityerror", _rx(r"unauthenticated senders? (?:are )?not allowed")),
+    ("norelaying", _rx(r"insecure mail relay")),
+    ("suspend", _rx(r"account that you tried to reach is disabled")),
+    (
+        "expired",
+        _rx(
+            r"did not accept our requests to connect",
+            r"all hosts have been failing for a long time",
+            r"not delivered within \d+ days",
+        ),
+    ),
     (
         "failedstarttls",
         _rx(
@@ -120,7 +150,7 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
             r"authentication (?:check|checks) failed",
             r"unauthenticated email",
             r"does not (?:designate|authorize)",
-            r"5\.7\.2[3-6]\b",
+            r"5\.7\.2[346]\b",
             r"sender address is not authenticated",
         ),
     ),
@@ -158,8 +188,12 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
     (
         "ratelimited",
         _rx(
-            r"too many (?:connections|concurrent|smtp sessions|sessions|messages|recipients in this hour|emails)",
+            (
+                r"too many (?:connections|concurrent|smtp sessions|sessions|messages|"
+                r"recipients in this hour|emails)"
+            ),
             r"too many (?:simultaneous|parallel)",
+            r"too many recipients",
             r"rate limit",
             r"ratelimit",
             r"rate of (?:mail|e-?mail|messages)",
@@ -192,7 +226,10 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
             r"unsolicited",
             r"\buce\b",
             r"bulk (?:e-?mail|mail)",
-            r"message (?:content )?(?:was |is )?(?:rejected|refused|blocked) (?:as|because it looks like) (?:spam|bulk|junk)",
+            (
+                r"message (?:content )?(?:was |is )?(?:rejected|refused|blocked) (?:as|"
+                r"because it looks like) (?:spam|bulk|junk)"
+            ),
             r"likely (?:unsolicited|spam)",
             r"classified as (?:spam|junk)",
             r"content (?:rejected|scored|is spam)",
@@ -222,11 +259,11 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
             r"\b5\.3\.4\b",
             r"\b[45]\.2\.3\b",
             r"email (?:is )?too large",
-            r"too many recipients",
             r"recipient limit",
             r"exceeded the recipient limit",
             r"message header size",
             r"header too long",
+            r"line limit exceeded",
         ),
     ),
     (
@@ -252,7 +289,11 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
         _rx(
             r"mailbox (?:is )?full",
             r"mailbox (?:has )?exceeded",
-            r"(?:over|exceeded?|exceeds|exceeding|reached) (?:the |his |her |their |its |your |storage )?(?:mailbox |disk |storage |allocated )?(?:quota|allocation|limit|size limit)",
+            (
+                r"(?:over|exceeded?|exceeds|exceeding|reached) (?:the |his |her |their |its |your |"
+                r"storage )?(?:mailbox |disk |storage |allocated )?(?:quota|allocation|limit|"
+                r"size limit)"
+            ),
             r"quota (?:exceeded|full|violation|limit)",
             r"over ?quota",
             r"overquota",
@@ -279,10 +320,19 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
     (
         "suspend",
         _rx(
-            r"(?:account|mailbox|address|user|recipient) (?:has been |is |was )?(?:suspended|disabled|deactivated|inactive|locked|frozen|expired|blocked|closed)",
-            r"(?:suspended|disabled|deactivated|inactive|closed|locked) (?:account|mailbox|user|address)",
+            (
+                r"(?:account|mailbox|address|user|recipient) (?:has been |is |was )?(?:suspended|"
+                r"disabled|deactivated|inactive|locked|frozen|expired|blocked|closed)"
+            ),
+            (
+                r"(?:suspended|disabled|deactivated|inactive|closed|locked) "
+                r"(?:account|mailbox|user|address)"
+            ),
             r"account (?:has been )?(?:suspended|disabled|terminated|deleted)",
-            r"mailbox (?:is )?(?:currently )?(?:unavailable|not available|inactive|disabled|suspended)",
+            (
+                r"mailbox (?:is )?(?:currently )?(?:inactive|disabled|"
+                r"suspended)"
+            ),
             r"mailbox unavailable or (?:access denied|disabled)",
             r"not (?:an )?active",
             r"inactive",
@@ -300,24 +350,40 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
         _rx(
             r"user ?unknown",
             r"unknown (?:local[- ]part|user|recipient|mailbox|address|account|e-?mail|alias)",
-            r"(?:user|mailbox|recipient|address|account|alias|addressee|e-?mail(?: address)?|local[- ]part) (?:\S+ )?(?:does ?n[o']t|doesnt|did not) exist",
-            r"(?:user|mailbox|recipient|address|account|alias|addressee) (?:is )?(?:not found|unknown|invalid|not valid|nonexistent|non-existent|unavailable|not available)",
-            r"no (?:such|valid) (?:user|mailbox|recipient|person|address|account|local user|file or directory)",
+            (
+                r"(?:user|mailbox|recipient|address|account|alias|addressee|e-?mail(?: address)?|"
+                r"local[- ]part) (?:\S+ )?(?:does ?n[o']t|doesnt|did not) exist"
+            ),
+            (
+                r"(?:user|mailbox|recipient|address|account|alias|addressee) (?:is )?(?:not found|"
+                r"unknown|invalid|not valid|nonexistent|non-existent|unavailable|not available)"
+            ),
+            (
+                r"no (?:such|valid) (?:user|mailbox|recipient|person|address|account|local user|"
+                r"file or directory)"
+            ),
             r"no mailbox (?:here|found|by that name)",
-            r"(?:invalid|unknown|bad|nonexistent|non-existent|unrouteable|illegal) (?:recipient|mailbox|user|address|e-?mail address|destination address)",
-            r"recipient (?:address )?rejected: (?:user unknown|undeliverable address|unknown|access denied|not found|mailbox not found)",
+            (
+                r"(?:invalid|unknown|bad|nonexistent|non-existent|unrouteable|illegal) "
+                r"(?:recipient|mailbox|user|address|e-?mail address|destination address)"
+            ),
+            (
+                r"recipient (?:address )?rejected: (?:user unknown|undeliverable address|unknown|"
+                r"access denied|not found|mailbox not found)"
+            ),
             r"undeliverable address",
-            r"address (?:rejected|unknown|lookup failed|not present in directory|verification failed)",
+            (
+                r"address (?:rejected|unknown|lookup failed|not present in directory|"
+                r"verification failed)"
+            ),
             r"not (?:a )?(?:valid|known) (?:user|recipient|mailbox|address)",
             r"user (?:not )?(?:found|listed)",
             r"not listed in",
             r"is not a valid (?:mailbox|user|address)",
             r"mailbox (?:not found|unavailable|does not exist|name not allowed)",
             r"no account by that name",
-            r"unrouteable address",
             r"recipient not (?:found|known|exist)",
             r"account (?:does not exist|not found)",
-            r"couldn't find any host named",
             r"the email account that you tried to reach does not exist",
             r"unable to find (?:the )?(?:user|recipient)",
             r"no such (?:user|mailbox)",
@@ -331,6 +397,8 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
             r"mailbox is inactive",
             r"destination (?:address|mailbox) (?:does not exist|unknown)",
             r"no such address",
+            r"invalid final delivery userid",
+            r"check if (?:the )?address is correct",
             r"not our customer",
             r"sorry, no mailbox",
             r"\b[45]\.1\.1\b",
@@ -347,10 +415,12 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
             r"no such (?:domain|host)",
             r"name or service not known",
             r"name service error",
-            r"no mx",
             r"domain (?:is )?(?:invalid|not (?:valid|available))",
             r"invalid domain",
-            r"(?:recipient|destination) domain .{0,20}(?:not found|does not exist|not exist|invalid)",
+            (
+                r"(?:recipient|destination) domain .{0,20}(?:not found|does not exist|not exist|"
+                r"invalid)"
+            ),
             r"unrouteable mail domain",
             r"couldn't find (?:any )?host",
             r"host name lookup failure",
@@ -396,7 +466,6 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
             r"authentication failed",
             r"not authenticated",
             r"sender (?:is not )?authenticated",
-            r"insecure mail relay",
             r"encryption needed",
             r"security (?:policy|violation)",
             r"access denied.{0,20}auth",
@@ -447,8 +516,14 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
             r"barracuda",
             r"\bsorbs\b",
             r"listed (?:at|in|on|by)",
-            r"your (?:ip|host|server|network)(?: address)? .{0,60}(?:blocked|rejected|refused|denied|listed|banned|not allowed)",
-            r"(?:ip|host|client|connection)(?: address)? (?:has been |is |was )?(?:blocked|banned|refused|denied|rejected)",
+            (
+                r"your (?:ip|host|server|network)(?: address)? .{0,60}(?:blocked|rejected|refused|"
+                r"denied|listed|banned|not allowed)"
+            ),
+            (
+                r"(?:ip|host|client|connection)(?: address)? (?:has been |is |was )?(?:blocked|"
+                r"banned|refused|denied|rejected)"
+            ),
             r"client host (?:\[[^\]]*\] )?(?:blocked|rejected)",
             r"access denied",
             r"connection (?:refused|rejected|denied)",
@@ -475,7 +550,10 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
     (
         "rejected",
         _rx(
-            r"sender (?:address )?(?:rejected|refused|denied|blocked|unknown|invalid|domain|verify failed)",
+            (
+                r"sender (?:address )?(?:rejected|refused|denied|blocked|unknown|invalid|domain|"
+                r"verify failed)"
+            ),
             r"(?:invalid|unknown|bad|rejected) sender",
             r"domain of sender address",
             r"sender (?:is )?(?:not allowed|blacklisted|banned)",
@@ -701,15 +779,29 @@ def fold(text: str) -> str:
     return _WS.sub(" ", text).strip().lower()
 
 
+# Diagnostics longer than this are quoted mail or boilerplate; the cause is said early.
+TEXT_LIMIT: Final = 1500
+
+
 def by_text(text: str) -> str | None:
     """The reason the diagnostic text names, or None."""
     if not text:
         return None
-    folded = fold(text)
+    return _first_reason(fold(text[:TEXT_LIMIT]))
+
+
+@lru_cache(maxsize=512)
+def _first_reason(folded: str) -> str | None:
+    # Cached: the same diagnostic is looked at for every recipient and every step.
     for reason, pattern in PHRASES:
         if pattern.search(folded):
             return reason
     return None
+
+
+def clear_cache() -> None:
+    """Forget cached phrase matches."""
+    _first_reason.cache_clear()
 
 
 def by_status(status: str | None) -> str | None:
@@ -726,3 +818,118 @@ def by_status(status: str | None) -> str | None:
         # A temporary failure never proves that an address is gone.
         return "onhold"
     return reason
+
+
+# --- deciding one recipient's reason from all the evidence -----------------------
+
+# Status codes whose meaning is precise enough to decide over any wording.
+_STRONG_STATUS: Final[dict[str, str]] = {
+    "1.6": "hasmoved",
+    "1.7": "rejected",
+    "1.8": "rejected",
+    "2.2": "mailboxfull",
+    "3.4": "emailtoolarge",
+    "4.7": "expired",
+    "7.20": "authfailure",
+    "7.21": "authfailure",
+    "7.22": "authfailure",
+    "7.23": "authfailure",
+    "7.24": "authfailure",
+    "7.25": "requireptr",
+    "7.26": "authfailure",
+}
+
+# "User unknown" said without naming anyone is what filters answer after DATA;
+# these phrases alone do not prove that the mailbox is missing.
+_WEAK_UNKNOWN = re.compile(
+    r"user ?unknown|unknown user|no such user|recipient address rejected: user unknown"
+)
+_STRONG_UNKNOWN = re.compile(
+    r"does ?n[o']t exist|not exist|unknown recipient|not listed|invalid recipient|"
+    r"(?:address|recipient) not found|couldn't be found|could not be found|"
+    r"doesn't have an? \S+ account|no such (?:mailbox|recipient|address|account)|"
+    r"invalid (?:final delivery )?user ?id|no valid recipients|"
+    r"is not a valid (?:mailbox|user|address)|unknown (?:local[- ]part|mailbox|address)|"
+    r"mailbox (?:not found|unavailable)|bad destination"
+)
+# A reply code followed at once by "user unknown": no recipient was named.
+_NAMELESS_UNKNOWN = re.compile(r"\b[45]\d\d[\s:-]*user unknown")
+# Reasons a refusal at connection or greeting can have besides a plain block.
+_BEFORE_GREETING: Final = frozenset(
+    {"ratelimited", "badreputation", "failedstarttls", "securityerror", "expired", "requireptr"}
+)
+_TIMED_OUT = re.compile(r"timed out|requests to connect")
+
+
+def _status_detail(status: str | None) -> str:
+    if not status:
+        return ""
+    parts = status.split(".")
+    return f"{parts[1]}.{parts[2]}" if len(parts) == 3 else ""
+
+
+def classify(
+    text: str,
+    status: str | None,
+    *,
+    command: str | None = None,
+    status_given: bool = True,
+    action: str | None = None,
+) -> str:
+    """One recipient's reason from its diagnostic text, status code and SMTP stage.
+
+    `status_given` is False when the report carried no status code of its own
+    (one was inferred from the reply code, or none is known).
+    """
+    folded = fold(text[:TEXT_LIMIT])
+    detail = _status_detail(status) if status_given else ""
+    strong = _STRONG_STATUS.get(detail)
+    if strong is not None and not (strong == "mailboxfull" and "user unknown" in folded):
+        return strong
+    reason = _first_reason(folded)
+    temporary = (status or "").startswith("4")
+    if reason == "userunknown":
+        reason = _user_unknown(folded, detail, command, status_given)
+    elif reason == "hostunknown":
+        if command == "MAIL":
+            reason = "rejected"
+        elif temporary:
+            # A name that does not resolve now may resolve later: a DNS problem.
+            reason = "networkerror"
+    if command == "MAIL" and reason in (None, "onhold", "suspend"):
+        reason = "rejected"
+    if command in ("CONN", "HELO") and reason not in _BEFORE_GREETING:
+        # Refused before any envelope was sent: the client itself was refused.
+        reason = "blocked"
+    if temporary and detail == "4.1" and _TIMED_OUT.search(folded):
+        # x.4.1 (no answer from host) after the retries ran out.
+        reason = "expired"
+    if reason is None:
+        reason = by_status(status) if status_given else None
+    if (
+        temporary
+        and action == "failed"
+        and detail in ("4.1", "4.2", "4.7", "0.0", "")
+        and (reason in (None, "onhold", "networkerror"))
+    ):
+        # A temporary failure that the sender gave up on: the queue time ran out.
+        reason = "expired" if detail in ("4.1", "4.2", "4.7") or reason is None else reason
+    return reason or "onhold"
+
+
+def _user_unknown(folded: str, detail: str, command: str | None, status_given: bool) -> str:
+    """Tell a missing mailbox from a filter that answers "user unknown"."""
+    if command == "MAIL":
+        return "rejected"
+    if command == "RCPT" or detail.startswith("1."):
+        return "userunknown"
+    if _NAMELESS_UNKNOWN.search(folded):
+        return "filtered"
+    strong = bool(_STRONG_UNKNOWN.search(folded))
+    if command == "DATA":
+        return "userunknown" if strong else "filtered"
+    if strong:
+        return "userunknown"
+    if detail.startswith("2.") or not status_given:
+        return "filtered"
+    return "userunknown"
