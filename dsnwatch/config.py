@@ -21,6 +21,7 @@ Looked up in this order: the path given on the command line, `$DSNWATCH_CONFIG`,
     host = "mail.example.org"
     port = 993
     password = "..."
+    ca = ""                            # a CA file when the certificate is not public
 
     [host]                             # runtime = "host" only
     postfix_config_dir = "/etc/postfix"
@@ -73,6 +74,7 @@ class Config:
     imap_host: str = ""
     imap_port: int = 993
     imap_password: str = ""
+    imap_ca: str = ""
     host: HostPaths = field(default_factory=HostPaths)
 
 
@@ -147,6 +149,7 @@ def config_from_dict(data: dict[str, Any], source: str = "config") -> Config:
     cfg.imap_host = str(imap.get("host", ""))
     cfg.imap_port = int(imap.get("port", cfg.imap_port))
     cfg.imap_password = str(imap.get("password", ""))
+    cfg.imap_ca = str(imap.get("ca", ""))
     host = _table(data, "host", source)
     for name in ("postfix_config_dir", "sieve_before", "sieve_after"):
         if name in host:

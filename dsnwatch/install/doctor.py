@@ -133,7 +133,7 @@ def check_sieve(runtime: Runtime, layout: Layout, cfg: Config) -> list[Check]:
         checks.append(Check("sieve rule", "OK", f"in {layout.sieve_before}"))
     if layout.sieve_before_active != layout.sieve_before:
         active = runtime.read_file("dovecot", layout.sieve_before_active)
-        if active is None or block_body(decode(active)) != body:
+        if active is None or body is None or block_body(decode(active)) != body:
             checks.append(
                 Check(
                     "sieve active",
@@ -174,10 +174,13 @@ def check_imap(cfg: Config) -> Check:
     if not (cfg.imap_host and cfg.imap_password and cfg.mailbox):
         return Check("imap", "WARN", "not checked; set [imap] host and password in the config")
     try:
+        import ssl
+
         from imapclient import IMAPClient
 
+        context = ssl.create_default_context(cafile=cfg.imap_ca or None)
         with IMAPClient(
-            cfg.imap_host, port=cfg.imap_port, ssl=cfg.imap_port == 993, timeout=15
+            cfg.imap_host, port=cfg.imap_port, ssl=True, ssl_context=context, timeout=15
         ) as client:
             client.login(cfg.mailbox, cfg.imap_password)
             client.select_folder("INBOX", readonly=True)

@@ -21,6 +21,8 @@ def test_fresh_mailcow_fails_on_postfix_and_sieve() -> None:
     assert status["mailbox"] == "OK"
     assert status["postfix settings"] == "FAIL"
     assert status["sieve rule"] == "FAIL"
+    # Neither copy has the rule: that is not "the active copy matches".
+    assert status["sieve active"] == "FAIL"
     assert exit_code(checks) == 1
     assert all(c.line().startswith(c.status) for c in checks)
 
