@@ -75,7 +75,12 @@ def upsert_block(text: str, body: str, at: int | None = None) -> str:
     found = find_block(text)
     if found is not None:
         start, end, joined = found
-        return text[:start] + render_block(body, joined) + text[end:]
+        block = render_block(body, joined)
+        if end == len(text) and not text.endswith("\n"):
+            # mailcow rewrites extra.cf with a shell `$(cat ...)`, which drops the final
+            # newline; an otherwise identical block is not a change.
+            block = block[:-1]
+        return text[:start] + block + text[end:]
     at = len(text) if at is None else at
     if at < len(text) and at > 0 and text[at - 1] != "\n":
         raise BlockError("a managed block can only start at the beginning of a line")

@@ -51,8 +51,9 @@ def lab() -> DockerRuntime:
         pytest.skip(reason)
     runtime = DockerRuntime(os.environ.get("DSNWATCH_LAB_PROJECT", "mailcowdockerized"), host)
     try:
-        runtime.container("postfix")
-        runtime.container("dovecot")
+        states = {s: runtime.state(s) for s in ("postfix", "dovecot")}
+        if set(states.values()) != {"running"}:
+            raise RuntimeError(f"containers are not running: {states}")
     except Exception as exc:
         if os.environ.get("CI") == "true":
             pytest.fail(f"lab not usable: {exc}")

@@ -134,3 +134,14 @@ def test_host_layout_writes_main_cf_and_compiles_the_script_in_place() -> None:
     assert ["postfix", "-c", "/etc/postfix", "reload"] in [a for _s, a in rt.commands]
     assert ["sievec", layout.sieve_before] in [a for _s, a in rt.commands]
     assert rt.restarts == []
+
+
+def test_mailcow_restart_dropping_the_final_newline_is_not_a_change() -> None:
+    rt = mailcow_runtime()
+    _install(rt)
+    key = ("postfix", MAILCOW.settings_file)
+    # postfix-mailcow's start script rewrites extra.cf through `$(cat extra.cf)`.
+    rt.files[key] = b"myhostname = mx.example.org\n" + rt.files[key].rstrip(b"\n")
+    assert prepare_install(_cfg(), rt).plan.empty
+    carry_out(prepare_uninstall(_cfg(), rt), log=lambda _m: None)
+    assert rt.files[key] == b"myhostname = mx.example.org\n" + EXTRA_CF
