@@ -59,6 +59,11 @@ def parse(
     raise typer.Exit(run_parse(paths, json_out=json_out))
 
 
+from dsnwatch.install.cli import register as _register_install  # noqa: E402
+
+_register_install(app)
+
+
 def main() -> None:
     """Entry point of the console script."""
     app()
