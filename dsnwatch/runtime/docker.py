@@ -64,9 +64,17 @@ class DockerRuntime:
                 ) from exc
         return self._client
 
-    def container(self, service: Service) -> Any:
-        """The service's container: by compose labels first, then by compose's names."""
-        if service in self._containers:
+    def forget_client(self) -> None:
+        """Drop the connection and what it found, after the engine went away."""
+        self._client = None
+        self._containers.clear()
+
+    def container(self, service: Service, *, refresh: bool = False) -> Any:
+        """The service's container: by compose labels first, then by compose's names.
+
+        `refresh` looks again, for a container that may have been re-created.
+        """
+        if service in self._containers and not refresh:
             return self._containers[service]
         import docker.errors
 
