@@ -272,12 +272,17 @@ class FileLogFollower:
         if self._thread is not None:
             self._thread.join(timeout)
 
+    @staticmethod
+    def _rewritten(handle: Any, head: bytes) -> bool:
+        return _rewritten_head(handle.fileno(), head)
+
     def run(self) -> None:
         """Read new lines until stopped; reopen the file when it is rotated."""
         source = self.path.name
         handle = None
         inode = None
         rest = b""
+        head = b""  # the file's first bytes: a different start means a new file
         first = True
         while not self._stop.is_set():
             if handle is None:
@@ -292,9 +297,12 @@ class FileLogFollower:
                     handle.seek(0, os.SEEK_END)
                 first = False
                 rest = b""
+                head = os.pread(handle.fileno(), _FINGERPRINT, 0)
                 self.out.put(FollowerState(source, "following", str(self.path)))
             chunk = handle.read(1 << 16)
             if chunk:
+                if len(head) < _FINGERPRINT:
+                    head = os.pread(handle.fileno(), _FINGERPRINT, 0)
                 rest += chunk
                 *whole, rest = rest.split(b"\n")
                 for raw in whole:
@@ -310,15 +318,24 @@ class FileLogFollower:
                 handle = None
                 self.out.put(FollowerState(source, "reconnecting", "file rotated"))
                 continue
-            if now.st_size < handle.tell():
+            if now.st_size < handle.tell() or self._rewritten(handle, head):
+                # copytruncate: the same file, cut and perhaps already written again.
                 handle.seek(0)
                 rest = b""
+                head = b""
                 self.out.put(FollowerState(source, "reconnecting", "file truncated"))
                 continue
             self._stop.wait(self.poll)
         if handle is not None:
             handle.close()
         self.out.put(FollowerState(source, "stopped"))
+
+
+_FINGERPRINT = 256
+
+
+def _rewritten_head(fd: int, head: bytes) -> bool:
+    return bool(head) and os.pread(fd, len(head), 0) != head
 
 
 def now_rfc3339() -> str:
