@@ -46,7 +46,6 @@ def read_line(line: str) -> LogEvent:
     if len(rest) > 20 and rest[4:5] == "-" and rest[10:11] == "T":
         stamp, _, rest = rest.partition(" ")
         event.time = stamp
-    rest = rest.rstrip("\r")
     if rest[:3] in _MONTHS and len(rest) > 16 and rest[15:16] == " ":
         event.syslog_time = rest[:15]
         rest = rest[16:]
@@ -55,9 +54,7 @@ def read_line(line: str) -> LogEvent:
     head, sep, message = rest.partition(": ")
     if not sep:
         return event
-    if head.startswith(("lmtp(", "lda(", "imap(", "pop3(", "submission(")) or (
-        "(" in head and "<" in head
-    ):
+    if "(" in head and " " not in head:
         # Dovecot's own format: no host, no program, the prefix is the whole head.
         event.service = "dovecot"
         event.program = "dovecot"
