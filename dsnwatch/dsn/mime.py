@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from email import message_from_bytes, message_from_string
 from email.header import decode_header, make_header
 from email.message import Message
 from email.policy import Compat32
@@ -185,10 +184,149 @@ _ORIGINAL_TYPES = {
 
 
 def parse_bytes(data: bytes) -> Message:
-    """A message from bytes, with CRLF and CR line endings made LF first."""
+    """A message from bytes, with CRLF and CR line endings made LF first.
+
+    The MIME tree is split on its boundaries with string operations, the way the
+    standard parser would split it; the body of a quoted original message is kept
+    as raw text (only its headers are read), since no report reader needs more.
+    """
     if b"\r" in data:
         data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    return message_from_bytes(data, policy=POLICY)
+    # The standard parser's view of bytes: ASCII, other bytes kept as surrogates.
+    return _parse(data.decode("ascii", "surrogateescape"), depth=0)
+
+
+# A line that the standard parser takes as part of a header block.
+_HEADER_LINE = re.compile(r"From |[\041-\071\073-\176]*:|[\t ]")
+# Deeper nesting than this is left unread (hostile input); readers stop at 20.
+_MAX_DEPTH = 40
+# Reports whose bodies are read as text, never as nested messages.
+_LEAF_MESSAGE_TYPES = frozenset(
+    {"message/delivery-status", "message/global-delivery-status", "message/feedback-report"}
+)
+
+
+def _parse_head(text: str, digest_child: bool = False) -> tuple[Message, str]:
+    """The header block of `text` as a Message, and the body that follows it."""
+    message = Message(policy=POLICY)
+    if digest_child:
+        message.set_default_type("message/rfc822")
+    lines: list[str] = []
+    pos = 0
+    size = len(text)
+    while pos < size:
+        nl = text.find("\n", pos)
+        end = size if nl < 0 else nl + 1
+        line = text[pos:end]
+        if not _HEADER_LINE.match(line):
+            if line == "\n":
+                pos = end  # the blank line that ends the headers
+            break
+        lines.append(line)
+        pos = end
+    name_lines: list[str] = []
+    for index, line in enumerate(lines):
+        if line[0] in " \t":
+            if name_lines:
+                name_lines.append(line)
+            continue
+        if name_lines:
+            message.set_raw(*POLICY.header_source_parse(name_lines))
+            name_lines = []
+        if line.startswith("From "):
+            if index == 0:
+                message.set_unixfrom(line.rstrip("\n"))
+                continue
+            if index == len(lines) - 1:
+                # Probably the first line of the body.
+                pos -= len(line)
+                break
+            continue
+        if line.find(":") <= 0:
+            continue
+        name_lines = [line]
+    if name_lines:
+        message.set_raw(*POLICY.header_source_parse(name_lines))
+    return message, text[pos:]
+
+
+def _parse(text: str, depth: int, digest_child: bool = False) -> Message:
+    message, body = _parse_head(text, digest_child)
+    if depth > _MAX_DEPTH:
+        message.set_payload(body)
+        return message
+    ctype = message.get_content_type()
+    maintype = ctype.partition("/")[0]
+    if maintype == "message" and ctype not in _LEAF_MESSAGE_TYPES:
+        inner, inner_body = _parse_head(body)
+        if inner.get_content_type() == "multipart/report":
+            # A bounce forwarded as an attachment: its parts are read too.
+            inner = _parse(body, depth + 1)
+        else:
+            inner.set_payload(inner_body)
+        message.set_payload([inner])
+        return message
+    if maintype == "multipart":
+        boundary = message.get_boundary()
+        if boundary is not None:
+            children = _split_multipart(body, boundary)
+            if children is not None:
+                digest = ctype == "multipart/digest"
+                message.set_payload([_parse(c, depth + 1, digest) for c in children])
+                return message
+            # No opening boundary: the standard parser keeps the text before
+            # any closing boundary as the payload.
+            close = _boundary_lines(body, "--" + boundary, first_only=True)
+            if close:
+                body = body[: close[0][0]]
+    message.set_payload(body)
+    return message
+
+
+def _boundary_lines(
+    body: str, separator: str, first_only: bool = False
+) -> list[tuple[int, int, bool]]:
+    """(start, end, closing) of each line that is `separator`, maybe followed by "--"."""
+    found: list[tuple[int, int, bool]] = []
+    size = len(separator)
+    pos = 0
+    while True:
+        at = body.find(separator, pos)
+        if at < 0:
+            return found
+        pos = at + size
+        if at and body[at - 1] != "\n":
+            continue
+        nl = body.find("\n", pos)
+        end = len(body) if nl < 0 else nl
+        rest = body[pos:end]
+        closing = rest.startswith("--")
+        if (rest[2:] if closing else rest).strip(" \t"):
+            continue
+        found.append((at, end + 1 if nl >= 0 else end, closing))
+        if closing or first_only:
+            return found
+
+
+def _split_multipart(body: str, boundary: str) -> list[str] | None:
+    """The texts of the parts of a multipart body, or None without an opening boundary."""
+    marks = _boundary_lines(body, "--" + boundary)
+    if not marks or marks[0][2]:
+        return None
+    children: list[str] = []
+    for (_, end, closing), following in zip(marks, [*marks[1:], None], strict=True):
+        if closing:
+            break  # what follows the closing boundary is the epilogue
+        if following is None:
+            children.append(_drop_last_newline(body[end:]))
+        elif following[0] > end:
+            # The newline before a boundary belongs to the boundary (RFC 2046).
+            children.append(_drop_last_newline(body[end : following[0]]))
+    return children
+
+
+def _drop_last_newline(text: str) -> str:
+    return text[:-1] if text.endswith("\n") else text
 
 
 def split_parts(message: Message) -> Parts:
@@ -278,10 +416,7 @@ def _original_of(part: Message) -> tuple[Message | None, str]:
         original = payload[0]
         return original, ""
     text = part_text(part)
-    try:
-        return message_from_string(text.lstrip("\n"), policy=POLICY), text
-    except (ValueError, TypeError, IndexError):
-        return None, text
+    return _parse_head(text.lstrip("\n"))[0], text
 
 
 def split_inline_original(text: str) -> tuple[str, str]:
@@ -298,7 +433,4 @@ def headers_of(text: str) -> Message | None:
     text = text.lstrip("\n ")
     if not text or ":" not in text.split("\n", 1)[0]:
         return None
-    try:
-        return message_from_string(text, policy=POLICY)
-    except (ValueError, TypeError, IndexError):
-        return None
+    return _parse_head(text)[0]
