@@ -11,6 +11,8 @@ import re
 from functools import lru_cache
 from typing import Final
 
+from dsnwatch.dsn.gates import literal_gate
+
 # One sentence for each reason; docs/reasons.md is written from this table.
 REASONS: Final[dict[str, str]] = {
     "authfailure": "The message failed SPF, DKIM or DMARC checks at the receiving side.",
@@ -790,10 +792,23 @@ def by_text(text: str) -> str | None:
     return _first_reason(fold(text[:TEXT_LIMIT]))
 
 
+# Each reason's pattern with the literals one of which any match must contain.
+_GATED: Final[list[tuple[str, re.Pattern[str], tuple[str, ...] | None]]] = [
+    (reason, pattern, literal_gate(pattern.pattern)) for reason, pattern in PHRASES
+]
+
+
 @lru_cache(maxsize=512)
 def _first_reason(folded: str) -> str | None:
     # Cached: the same diagnostic is looked at for every recipient and every step.
-    for reason, pattern in PHRASES:
+    for reason, pattern, gate in _GATED:
+        if gate is not None:
+            # Substring tests are far cheaper than the search they spare.
+            for literal in gate:
+                if literal in folded:
+                    break
+            else:
+                continue
         if pattern.search(folded):
             return reason
     return None
