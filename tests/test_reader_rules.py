@@ -112,3 +112,73 @@ def test_multipart_without_its_opening_boundary_keeps_the_body_as_text() -> None
     assert isinstance(message.get_payload(), str)
     [entry] = read_report(data).reports
     assert entry.recipient == "gone@example.net"
+
+
+# --- reports and provider codes ---------------------------------------------------
+
+
+def _dsn(text_part: str, status_part: str) -> bytes:
+    return (
+        "From: Mail Delivery System <MAILER-DAEMON@relay.example.org>\n"
+        "To: sender@example.com\n"
+        "Subject: Delivery Status Notification (Failure)\n"
+        "MIME-Version: 1.0\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b1"\n\n'
+        f"--b1\nContent-Type: text/plain\n\n{text_part}\n"
+        f"--b1\nContent-Type: message/delivery-status\n\n{status_part}\n"
+        "--b1--\n"
+    ).encode()
+
+
+def test_fields_written_before_the_recipient_belong_to_it() -> None:
+    data = _dsn(
+        "This message was created automatically.",
+        "Reporting-MTA: dns; 192.0.2.1\n\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 RCP-P2 "
+        "http://postmaster.facebook.com/response_codes#rcp Refused due to recipient preferences\n"
+        "Status: 5.1.1\nFinal-Recipient: rfc822; someone@facebook.com\nAction: failed\n",
+    )
+    [entry] = read_report(data).reports
+    assert entry.status == "5.1.1"
+    assert entry.reason == "filtered"
+    assert entry.hard_bounce is False
+
+
+def test_recipient_address_rejected_defers_to_the_detail_and_status() -> None:
+    data = _dsn(
+        "There was an error delivering your mail.",
+        "Reporting-MTA: dns; relay.example.org\n\n"
+        "Final-Recipient: rfc822; box@example.net\nAction: failed\nStatus: 5.3.2\n"
+        "Diagnostic-Code: smtp; 521 5.3.2 <box@example.net>: Recipient address rejected: "
+        "System not accepting network messages\n",
+    )
+    [entry] = read_report(data).reports
+    assert entry.reason == "notaccept"
+
+
+def test_yahoo_deferral_at_mail_from_is_a_refused_sender() -> None:
+    data = _dsn(
+        "<user@yahoo.example>: host mta5.am0.yahoodns.net[192.0.2.9] said: 421 4.7.0 "
+        "[TSS04] Messages from 192.0.2.7 temporarily deferred (in reply to MAIL FROM command)",
+        "Reporting-MTA: dns; relay.example.org\n\n"
+        "Final-Recipient: rfc822; user@yahoo.example\nAction: failed\nStatus: 4.7.0\n"
+        "Remote-MTA: dns; mta5.am0.yahoodns.net\n"
+        "Diagnostic-Code: smtp; 421 4.7.0 [TSS04] Messages from 192.0.2.7 temporarily deferred\n",
+    )
+    [entry] = read_report(data).reports
+    assert entry.reason == "rejected"
+
+
+def test_google_groups_refusal_is_a_refused_sender() -> None:
+    data = (
+        b"From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\n"
+        b"To: poster@example.com\nSubject: Delivery Status Notification (Failure)\n"
+        b"X-Failed-Recipients: team@googlegroups.com\nContent-Type: text/plain\n\n"
+        b"Hello poster@example.com,\n\nWe're writing to let you know that the group you tried "
+        b"to contact (team) may not exist, or you may not have permission to post messages "
+        b"to the group.\n\nIf you have questions, visit the Help Center at "
+        b"https://groups.google.com/support/.\n"
+    )
+    [entry] = read_report(data).reports
+    assert entry.recipient == "team@googlegroups.com"
+    assert entry.reason == "rejected"

@@ -13,7 +13,7 @@ from email.message import Message
 from email.utils import getaddresses, parseaddr
 from functools import lru_cache
 
-from dsnwatch.dsn import reasons, reporters, smtp
+from dsnwatch.dsn import providers, reasons, reporters, smtp
 from dsnwatch.dsn.fields import parse_fields, strip_type
 from dsnwatch.dsn.mime import (
     Parts,
@@ -261,6 +261,9 @@ def _finish(entry: RecipientReport, extra_text: str, reporter: str | None) -> No
         status_given=status_given,
         action=entry.action,
     )
+    # A provider's own code says more than generic wording or the status code.
+    folded = reasons.fold(f"{diagnostic}\n{extra_text[: reasons.TEXT_LIMIT]}")
+    reason = providers.reason_for(entry.remote_mta, folded, command) or reason
     entry.reason = reason
     entry.hard_bounce = reasons.is_hard_bounce(reason, entry.status, entry.reply_code)
 

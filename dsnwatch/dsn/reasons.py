@@ -375,7 +375,7 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
             ),
             r"undeliverable address",
             (
-                r"address (?:rejected|unknown|lookup failed|not present in directory|"
+                r"address (?:unknown|lookup failed|not present in directory|"
                 r"verification failed)"
             ),
             r"not (?:a )?(?:valid|known) (?:user|recipient|mailbox|address)",
@@ -393,7 +393,6 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
             r"this user doesn't have a",
             r"email address could not be found",
             r"address does not exist",
-            r"recipient addresses? (?:were |was )?rejected",
             r"addressee unknown",
             r"delivery error: dd",
             r"mailbox is inactive",
@@ -431,6 +430,7 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
             r"unroutable domain",
             r"all relevant mx records point to non-existent hosts",
             r"illegal host/domain name",
+            r"dns lookup failure: host \S+ not found",
         ),
     ),
     (
@@ -472,6 +472,7 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
             r"security (?:policy|violation)",
             r"access denied.{0,20}auth",
             r"submission port",
+            r"delivery not authori[sz]ed",
         ),
     ),
     (
