@@ -182,3 +182,81 @@ def test_google_groups_refusal_is_a_refused_sender() -> None:
     [entry] = read_report(data).reports
     assert entry.recipient == "team@googlegroups.com"
     assert entry.reason == "rejected"
+
+
+@pytest.mark.parametrize(
+    ("text", "status", "command", "want"),
+    [
+        (
+            "554 The mail could not be delivered because the domain is not reachable.",
+            "5.5.0",
+            None,
+            "hostunknown",
+        ),
+        ("550 domain [example.com] mismatches client ip 192.0.2.1.", "5.5.0", None, "requireptr"),
+        (
+            "552-5.7.0 This message was blocked because its content presents a potential",
+            "5.7.0",
+            "DATA",
+            "policyviolation",
+        ),
+        (
+            "Your email to group g@example.com was rejected due to spam classification. "
+            "Set up SPF records for your sending domain.",
+            "5.0.0",
+            None,
+            "spamdetected",
+        ),
+        (
+            "550-Please turn on SMTP Authentication in your mail client.",
+            "5.0.0",
+            None,
+            "securityerror",
+        ),
+        (
+            "550 5.7.0 <s@example.jp>... Please use the SMTP server of your ISP.",
+            "5.7.0",
+            "MAIL",
+            "blocked",
+        ),
+        (
+            "550 5.2.0 <s@example.com> From: domain is invalid. Please provide a valid From:",
+            "5.2.0",
+            "DATA",
+            "rejected",
+        ),
+        ("550 5.6.9 improper use of 8-bit data in message header", "5.6.9", "DATA", "contenterror"),
+        ("dns lookup failure: host mx.example.org not found", None, None, "hostunknown"),
+        (
+            "551 5.7.1 <a@example.net>: Recipient address rejected: Delivery not authorized",
+            "5.7.1",
+            "RCPT",
+            "securityerror",
+        ),
+        (
+            "421 4.3.0 Upstream error, please check the postmaster page",
+            "4.3.0",
+            "DATA",
+            "systemerror",
+        ),
+    ],
+)
+def test_phrases_and_codes(text: str, status: str | None, command: str | None, want: str) -> None:
+    from dsnwatch.dsn.reasons import classify
+
+    assert classify(text, status, command=command, status_given=status is not None) == want
+
+
+def test_stage_named_as_after_rcpt_command() -> None:
+    from dsnwatch.dsn.smtp import command_of
+
+    assert command_of("SMTP error from remote server after RCPT command: 550") == "RCPT"
+    assert command_of("SMTP error from remote server after MAIL command: 550") == "MAIL"
+
+
+def test_amazon_ses_submission_refusing_an_unverified_identity_is_no_relaying() -> None:
+    from dsnwatch.dsn.providers import reason_for
+
+    text = "554 Message rejected: Email address is not verified. The following identities failed"
+    assert reason_for("email-smtp.us-east-1.amazonaws.com", text, "DATA") == "norelaying"
+    assert reason_for("mx.example.net", text, "DATA") is None

@@ -32,14 +32,14 @@ class Provider:
 
     name: str
     hosts: tuple[str, ...] = ()  # host name suffixes of its mail servers
-    marks: tuple[str, ...] = ()  # lower-case substrings only its reports carry
+    marks: tuple[str, ...] = ()  # lower-case substrings without spaces only it writes
     rules: tuple[Rule, ...] = ()
 
-    def serves(self, host: str, folded: str) -> bool:
-        """True when the remote host is one of its servers or its marks are in the text."""
+    def serves(self, host: str, lowered: str) -> bool:
+        """True when the remote host is one of its servers or a mark is in `lowered`."""
         if host and any(host == h or host.endswith("." + h) for h in self.hosts):
             return True
-        return any(mark in folded for mark in self.marks)
+        return any(mark in lowered for mark in self.marks)
 
 
 def _rule(pattern: str, reason: str, stage: str | None = None) -> Rule:
@@ -85,6 +85,13 @@ PROVIDERS: Final[tuple[Provider, ...]] = (
         hosts=("docomo.ne.jp",),
         rules=(_rule(r"unknown user", "rejected", stage="DATA"),),
     ),
+    # Amazon SES's submission servers refuse mail from identities (addresses or
+    # domains) not verified for sending: it will not relay them.
+    Provider(
+        "Amazon SES submission",
+        hosts=("amazonaws.com",),
+        rules=(_rule(r"(?:email )?address is not verified", "norelaying"),),
+    ),
     # Zoho refuses at RCPT TO, before any content, mail from senders its
     # filters flag: the sender is refused, not a message.
     Provider(
@@ -95,12 +102,16 @@ PROVIDERS: Final[tuple[Provider, ...]] = (
 )
 
 
-def reason_for(remote_mta: str | None, folded: str, command: str | None) -> str | None:
-    """The reason a provider's own code in `folded` (lower-case text) means, or None."""
+def reason_for(remote_mta: str | None, text: str, command: str | None) -> str | None:
+    """The reason a provider's own code in `text` means, or None."""
     host = (remote_mta or "").lower().rstrip(".")
+    lowered = text.lower()
+    folded: str | None = None
     for provider in PROVIDERS:
-        if not provider.serves(host, folded):
+        if not provider.serves(host, lowered):
             continue
+        if folded is None:
+            folded = " ".join(lowered.split())
         for rule in provider.rules:
             if rule.stage is not None and rule.stage != command:
                 continue

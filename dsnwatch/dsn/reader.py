@@ -262,8 +262,8 @@ def _finish(entry: RecipientReport, extra_text: str, reporter: str | None) -> No
         action=entry.action,
     )
     # A provider's own code says more than generic wording or the status code.
-    folded = reasons.fold(f"{diagnostic}\n{extra_text[: reasons.TEXT_LIMIT]}")
-    reason = providers.reason_for(entry.remote_mta, folded, command) or reason
+    provider_text = f"{diagnostic}\n{extra_text[: reasons.TEXT_LIMIT]}"
+    reason = providers.reason_for(entry.remote_mta, provider_text, command) or reason
     entry.reason = reason
     entry.hard_bounce = reasons.is_hard_bounce(reason, entry.status, entry.reply_code)
 
