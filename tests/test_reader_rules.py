@@ -260,3 +260,51 @@ def test_amazon_ses_submission_refusing_an_unverified_identity_is_no_relaying() 
     text = "554 Message rejected: Email address is not verified. The following identities failed"
     assert reason_for("email-smtp.us-east-1.amazonaws.com", text, "DATA") == "norelaying"
     assert reason_for("mx.example.net", text, "DATA") is None
+
+
+# --- Amazon SES notifications -------------------------------------------------------
+
+_SES_HEAD = (
+    b"From: AWS Notifications <no-reply@sns.amazonaws.com>\n"
+    b"To: ops@example.com\nSubject: AWS Notification Message\n"
+    b"Content-Type: text/plain; charset=UTF-8\n\n"
+)
+
+
+def test_ses_bounce_notification_in_json_gives_its_recipients() -> None:
+    body = (
+        b'{"notificationType":"Bounce","bounce":{"bounceType":"Permanent","bounceSubType":'
+        b'"General","bouncedRecipients":[{"emailAddress":"gone@example.net","action":"failed",'
+        b'"status":"5.1.1","diagnosticCode":"smtp; 550 5.1.1 user unk\nnown"}]},'
+        b'"mail":{"source":"sender@example.com"}}\n\n--\nIf you wish to stop receiving ...\n'
+    )
+    report = read_report(_SES_HEAD + body)
+    [entry] = report.reports
+    assert report.kind == "delivery-status"
+    assert (entry.recipient, entry.status, entry.reason) == (
+        "gone@example.net",
+        "5.1.1",
+        "userunknown",
+    )
+
+
+def test_ses_suppressed_and_delivery_and_complaint_notifications() -> None:
+    suppressed = (
+        b'{"notificationType":"Bounce","bounce":{"bounceType":"Permanent","bounceSubType":'
+        b'"Suppressed","bouncedRecipients":[{"emailAddress":"x@example.net","status":"5.1.1",'
+        b'"diagnosticCode":"Amazon SES has suppressed sending to this address"}]}}'
+    )
+    assert [r.reason for r in read_report(_SES_HEAD + suppressed).reports] == ["suppressed"]
+    delivery = (
+        b'{"notificationType":"Delivery","delivery":{"recipients":["ok@example.net"],'
+        b'"smtpResponse":"250 2.6.0 Message received"}}'
+    )
+    [entry] = read_report(_SES_HEAD + delivery).reports
+    assert (entry.reason, entry.status, entry.reply_code) == ("delivered", "2.6.0", "250")
+    complaint = (
+        b'{"notificationType":"Complaint","complaint":{"complainedRecipients":'
+        b'[{"emailAddress":"c@example.net"}],"complaintFeedbackType":"abuse"}}'
+    )
+    report = read_report(_SES_HEAD + complaint)
+    assert report.kind == "complaint"
+    assert [(r.reason, r.feedback_type) for r in report.reports] == [("feedback", "abuse")]
