@@ -197,8 +197,8 @@ def parse_bytes(data: bytes) -> Message:
     return _parse(data.decode("ascii", "surrogateescape"), depth=0)
 
 
-# A line that the standard parser takes as part of a header block.
-_HEADER_LINE = re.compile(r"From |[\041-\071\073-\176]*:|[\t ]")
+# The lines at the start of a part that the standard parser takes as its headers.
+_HEAD_BLOCK = re.compile(r"(?:(?:From |[\041-\071\073-\176]*:|[\t ])[^\n]*(?:\n|\Z))*")
 # Deeper nesting than this is left unread (hostile input); readers stop at 20.
 _MAX_DEPTH = 40
 # Reports whose bodies are read as text, never as nested messages.
@@ -212,43 +212,50 @@ def _parse_head(text: str, digest_child: bool = False) -> tuple[Message, str]:
     message = Message(policy=POLICY)
     if digest_child:
         message.set_default_type("message/rfc822")
-    lines: list[str] = []
-    pos = 0
-    size = len(text)
-    while pos < size:
-        nl = text.find("\n", pos)
-        end = size if nl < 0 else nl + 1
-        line = text[pos:end]
-        if not _HEADER_LINE.match(line):
-            if line == "\n":
-                pos = end  # the blank line that ends the headers
-            break
-        lines.append(line)
-        pos = end
+    match = _HEAD_BLOCK.match(text)
+    pos = match.end() if match else 0
+    lines = text[:pos].split("\n")
+    if lines[-1] == "":
+        lines.pop()
     name_lines: list[str] = []
+    pushed_back = -1
     for index, line in enumerate(lines):
-        if line[0] in " \t":
+        if line[:1] in (" ", "\t"):
             if name_lines:
                 name_lines.append(line)
             continue
         if name_lines:
-            message.set_raw(*POLICY.header_source_parse(name_lines))
+            _set_header(message, name_lines)
             name_lines = []
         if line.startswith("From "):
             if index == 0:
-                message.set_unixfrom(line.rstrip("\n"))
+                message.set_unixfrom(line)
                 continue
             if index == len(lines) - 1:
                 # Probably the first line of the body.
-                pos -= len(line)
+                pushed_back = sum(len(earlier) + 1 for earlier in lines[:index])
                 break
             continue
         if line.find(":") <= 0:
             continue
         name_lines = [line]
     if name_lines:
-        message.set_raw(*POLICY.header_source_parse(name_lines))
+        _set_header(message, name_lines)
+    if text[pos : pos + 1] == "\n":
+        pos += 1  # the blank line that ends the headers
+    if pushed_back >= 0:
+        # The standard parser hands that line back as the body's first, having
+        # already consumed the blank line after it.
+        return message, text[pushed_back : match.end() if match else 0] + text[pos:]
     return message, text[pos:]
+
+
+def _set_header(message: Message, lines: list[str]) -> None:
+    # As the standard parser stores it: folding kept, the first line's leading
+    # white space dropped.
+    name, _, value = lines[0].partition(":")
+    value = value.lstrip(" \t") + "".join("\n" + line for line in lines[1:])
+    message.set_raw(name, value.rstrip("\r\n"))
 
 
 def _parse(text: str, depth: int, digest_child: bool = False) -> Message:
