@@ -59,6 +59,11 @@ def parse(
     raise typer.Exit(run_parse(paths, json_out=json_out))
 
 
+from dsnwatch.lab.cli import app as _lab_app  # noqa: E402
+
+app.add_typer(_lab_app, name="lab")
+
+
 def main() -> None:
     """Entry point of the console script."""
     app()
