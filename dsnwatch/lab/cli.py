@@ -76,6 +76,21 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
+def _errors() -> tuple[type[Exception], ...]:
+    """The exceptions a lab command turns into a one-line error."""
+    from docker.errors import DockerException
+    from requests.exceptions import RequestException
+
+    from dsnwatch.lab import EngineError, LabError
+
+    return (LabError, EngineError, DockerException, RequestException, OSError)
+
+
+def _one_line(exc: Exception) -> str:
+    text = " ".join(str(exc).split())
+    return text[:300] if text else type(exc).__name__
+
+
 @app.command()
 def up(
     lab_dir: LabDir = None,
@@ -86,16 +101,16 @@ def up(
 
     Example: dsnwatch lab up
     """
-    from dsnwatch.lab import EngineError, Lab, LabError, LabSettings
+    from dsnwatch.lab import Lab, LabSettings
 
     printer = _Printer()
     try:
         lab = Lab(LabSettings.load(lab_dir, port_base), progress=printer)
         result = lab.up(rebuild=rebuild)
         paths = lab.write_settings(also_user_config=True)
-    except (LabError, EngineError) as exc:
+    except _errors() as exc:
         printer.done()
-        raise _fail(str(exc)) from None
+        raise _fail(_one_line(exc)) from None
     printer.done()
     s = lab.settings
     typer.echo(
@@ -120,12 +135,12 @@ def down(
 
     Example: dsnwatch lab down
     """
-    from dsnwatch.lab import EngineError, Lab, LabError, LabSettings
+    from dsnwatch.lab import Lab, LabSettings
 
     try:
         removed = Lab(LabSettings.load(lab_dir)).down(volumes=volumes)
-    except (LabError, EngineError) as exc:
-        raise _fail(str(exc)) from None
+    except _errors() as exc:
+        raise _fail(_one_line(exc)) from None
     typer.echo(f"removed {', '.join(removed)}" if removed else "no lab containers")
 
 
@@ -138,13 +153,13 @@ def status(
 
     Example: dsnwatch lab status --json
     """
-    from dsnwatch.lab import EngineError, Lab, LabError, LabSettings
+    from dsnwatch.lab import Lab, LabSettings
     from dsnwatch.lab.stack import format_status
 
     try:
         rows = Lab(LabSettings.load(lab_dir)).status()
-    except (LabError, EngineError) as exc:
-        raise _fail(str(exc)) from None
+    except _errors() as exc:
+        raise _fail(_one_line(exc)) from None
     if json_out:
         for row in rows:
             typer.echo(
@@ -170,12 +185,12 @@ def reset(lab_dir: LabDir = None) -> None:
 
     Example: dsnwatch lab reset
     """
-    from dsnwatch.lab import EngineError, Lab, LabError, LabSettings
+    from dsnwatch.lab import Lab, LabSettings
 
     try:
         Lab(LabSettings.load(lab_dir)).reset()
-    except (LabError, EngineError) as exc:
-        raise _fail(str(exc)) from None
+    except _errors() as exc:
+        raise _fail(_one_line(exc)) from None
     typer.echo("mailboxes emptied, queues flushed")
 
 

@@ -7,9 +7,11 @@ finds the lab the way it finds a mailcow: by `com.docker.compose.*` labels.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -34,6 +36,7 @@ from dsnwatch.lab.settings import (
 )
 
 LAB_LABEL = "io.dsnwatch.lab"
+CONFIG_LABEL = "io.dsnwatch.lab.config"
 VMAIL_VOLUME = f"{PROJECT}_vmail-vol-1"
 TOML_HEADER = (
     "Written by `dsnwatch lab up`: how to reach the dsnwatch lab.\n"
@@ -175,7 +178,22 @@ class Lab:
             "com.docker.compose.oneoff": "False",
             "com.docker.compose.project.working_dir": str(workdir),
             LAB_LABEL: "1",
+            CONFIG_LABEL: self.config_hash(),
         }
+
+    def config_hash(self) -> str:
+        """A hash of the stock configuration the containers were started with."""
+        digest = hashlib.sha256()
+        for key, value in sorted(self._values().items()):
+            digest.update(f"{key}={value};".encode())
+        for local in USERS:
+            digest.update(f"{local}:{self.settings.password(local)};".encode())
+        templates = resources.files("dsnwatch.lab") / "files" / "conf"
+        for group in sorted(templates.iterdir(), key=lambda g: g.name):
+            for item in sorted(group.iterdir(), key=lambda i: i.name):
+                digest.update(f"{group.name}/{item.name}:".encode())
+                digest.update(item.read_bytes())
+        return digest.hexdigest()[:12]
 
     def container(self, svc: Service | str) -> Any | None:
         """A service's container, found by its compose labels (None if absent)."""
@@ -378,10 +396,10 @@ class Lab:
                 return False
             if image not in ctr.image.tags:
                 return False
-            if ctr.labels.get("com.docker.compose.project.working_dir") != self.labels(svc)[
-                "com.docker.compose.project.working_dir"
-            ]:
-                return False
+            wanted = self.labels(svc)
+            for label in ("com.docker.compose.project.working_dir", CONFIG_LABEL):
+                if ctr.labels.get(label) != wanted[label]:
+                    return False
         return True
 
     def up(self, *, rebuild: bool = False, wait_seconds: float = 120.0) -> UpResult:
@@ -399,9 +417,9 @@ class Lab:
             self.write_config()
             self.ensure_certs(image)
             self._ensure_volume()
-            for svc in SERVICES:
-                self.progress(f"starting {svc.name}", False)
-                self._create(svc, image)
+            self.progress(f"starting {', '.join(svc.name for svc in SERVICES)}", False)
+            with ThreadPoolExecutor(max_workers=len(SERVICES)) as pool:
+                list(pool.map(lambda svc: self._create(svc, image), SERVICES))
             created = True
         self.wait_healthy(wait_seconds)
         self.write_settings()
@@ -448,13 +466,31 @@ class Lab:
 
     def down(self, *, volumes: bool = False) -> list[str]:
         """Remove the lab's containers (the image stays; volumes too unless asked)."""
-        removed = []
-        for ctr in self.client.containers.list(all=True, filters={"label": [LAB_LABEL]}):
-            ctr.remove(force=True)
-            removed.append(ctr.name)
-        if volumes:
-            import docker.errors
+        import docker.errors
 
+        containers = self.client.containers.list(all=True, filters={"label": [LAB_LABEL]})
+
+        def remove(ctr: Any) -> str:
+            # Stop first: vfs cannot delete a root file system that is still being written.
+            for attempt in range(5):
+                try:
+                    if ctr.status in ("running", "restarting"):
+                        ctr.kill()
+                    ctr.wait(timeout=30)
+                    ctr.remove(force=True)
+                    return str(ctr.name)
+                except docker.errors.NotFound:
+                    return str(ctr.name)
+                except docker.errors.APIError:
+                    if attempt == 4:
+                        raise
+                    time.sleep(0.5)
+                    ctr.reload()
+            return str(ctr.name)
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            removed = list(pool.map(remove, containers))
+        if volumes:
             try:
                 self.client.volumes.get(VMAIL_VOLUME).remove(force=True)
             except docker.errors.NotFound:
@@ -483,10 +519,11 @@ class Lab:
         if ctr is None or ctr.status != "running":
             name = svc if isinstance(svc, str) else svc.name
             raise LabError(f"{name} is not running: run `dsnwatch lab up`")
-        code, output = ctr.exec_run(command, user=user)
-        text = output.decode("utf-8", "replace") if isinstance(output, bytes) else str(output)
+        code, (out, err) = ctr.exec_run(command, user=user, demux=True)
+        text = (out or b"").decode("utf-8", "replace")
         if code != 0:
-            first = text.strip().splitlines()[0] if text.strip() else f"exit code {code}"
+            why = ((err or b"") + (out or b"")).decode("utf-8", "replace").strip()
+            first = why.splitlines()[0] if why else f"exit code {code}"
             raise LabError(f"`{' '.join(command)}` failed in {ctr.name}: {first}")
         return text
 
