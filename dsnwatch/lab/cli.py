@@ -30,7 +30,9 @@ app.add_typer(engine_app)
 
 LabDir = Annotated[
     Path | None,
-    typer.Option("--dir", help="The lab's folder (default: .lab/ in the checkout, or DSNWATCH_LAB_DIR)."),
+    typer.Option(
+        "--dir", help="The lab's folder (default: .lab/ in the checkout, or DSNWATCH_LAB_DIR)."
+    ),
 ]
 PortBase = Annotated[
     int | None,

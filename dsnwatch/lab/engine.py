@@ -153,7 +153,9 @@ def start_private(wait_seconds: float = 90.0) -> Engine:
         if client is not None:
             return Engine(url, client)
         time.sleep(0.25)
-    raise EngineError(f"the private dockerd did not answer within {wait_seconds:.0f}s: see {PRIVATE_LOG}")
+    raise EngineError(
+        f"the private dockerd did not answer within {wait_seconds:.0f}s: see {PRIVATE_LOG}"
+    )
 
 
 def stop_private(wait_seconds: float = 30.0) -> bool:
@@ -193,7 +195,9 @@ def main(argv: list[str] | None = None) -> int:
                 engine = start_private()
                 print(f"started a private Docker engine at {engine.url}; {stop_hint()}")
         elif command == "stop":
-            print("private Docker engine stopped" if stop_private() else "no private engine running")
+            print(
+                "private Docker engine stopped" if stop_private() else "no private engine running"
+            )
         elif command == "status":
             engine = find_engine()
             print(f"Docker engine reachable at {engine.url}")

@@ -75,7 +75,8 @@ def _image_tree() -> Iterator[tuple[str, bytes, int]]:
 
 
 def _base_setup() -> bytes:
-    return (_files() / "base-setup.sh").read_bytes()
+    data: bytes = (_files() / "base-setup.sh").read_bytes()
+    return data
 
 
 def base_tag() -> str:
@@ -88,10 +89,7 @@ def base_tag() -> str:
 
 
 def _lab_dockerfile(base: str) -> str:
-    return (
-        f"FROM {base}\n"
-        "COPY rootfs/ /\n"
-    )
+    return f"FROM {base}\nCOPY rootfs/ /\n"
 
 
 def lab_tag() -> str:
@@ -182,7 +180,9 @@ def _run_logged(
         for raw in proc.stdout:
             out.write(raw)
             line = raw.decode("utf-8", "replace").strip()
-            match = re.match(r"I: (Retrieving|Validating|Extracting|Unpacking|Configuring) (\S+)", line)
+            match = re.match(
+                r"I: (Retrieving|Validating|Extracting|Unpacking|Configuring) (\S+)", line
+            )
             if match:
                 verb = match.group(1)
                 counts[verb] = counts.get(verb, 0) + 1
@@ -222,7 +222,9 @@ def _build_base_debootstrap(client: Any, tag: str, work: Path, progress: Progres
     )
     _run_logged(["chroot", str(rootfs), "/bin/sh", "-s"], log, progress, stdin=_base_setup())
     progress("packing the root file system", False)
-    _run_logged(["tar", "--numeric-owner", "-C", str(rootfs), "-cf", str(archive), "."], log, progress)
+    _run_logged(
+        ["tar", "--numeric-owner", "-C", str(rootfs), "-cf", str(archive), "."], log, progress
+    )
     shutil.rmtree(rootfs, ignore_errors=True)
     progress(f"importing it as {tag}", False)
     repo, _, version = tag.partition(":")

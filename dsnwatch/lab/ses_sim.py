@@ -30,7 +30,6 @@ from email.policy import compat32
 SIMULATOR_DOMAIN = "simulator.amazonses.com"
 EX_OK = 0
 EX_TEMPFAIL = 75
-EX_DATAERR = 65
 
 
 def _ses_message_id(region: str = "us-east-1") -> str:
@@ -40,7 +39,9 @@ def _ses_message_id(region: str = "us-east-1") -> str:
 
 
 def _boundary() -> str:
-    return f"----=_Part_{random.randint(100000, 999999)}_{random.randint(10**8, 10**9 - 1)}.{int(time.time() * 1000)}"
+    part = random.randint(100000, 999999)
+    serial = random.randint(10**8, 10**9 - 1)
+    return f"----=_Part_{part}_{serial}.{int(time.time() * 1000)}"
 
 
 def _outgoing_ip() -> str:
@@ -85,8 +86,8 @@ To: {sender}
 Message-ID: {_ses_message_id()}
 Subject: Delivery Status Notification (Failure)
 MIME-Version: 1.0
-Content-Type: multipart/report; 
-	boundary="{boundary}"; 
+Content-Type: multipart/report;
+	boundary="{boundary}";
 	report-type=delivery-status
 Date: {now}
 X-SES-Outgoing: {time.strftime("%Y.%m.%d", time.gmtime())}-{ip}
@@ -135,8 +136,8 @@ To: {sender}
 Message-ID: {_ses_message_id()}
 Subject: Fw: {subject}
 MIME-Version: 1.0
-Content-Type: multipart/report; 
-	boundary="{boundary}"; 
+Content-Type: multipart/report;
+	boundary="{boundary}";
 	report-type=feedback-report
 Date: {now}
 X-SES-Outgoing: {time.strftime("%Y.%m.%d", time.gmtime())}-{ip}
@@ -243,7 +244,9 @@ def main(argv: list[str] | None = None) -> int:
         return EX_OK
     envelope_from, message = reply
     try:
-        with smtplib.SMTP(args.host, args.port, local_hostname="a8-95.smtp-out.amazonses.com") as smtp:
+        with smtplib.SMTP(
+            args.host, args.port, local_hostname="a8-95.smtp-out.amazonses.com"
+        ) as smtp:
             smtp.sendmail(envelope_from, [sender], message)
     except smtplib.SMTPRecipientsRefused as exc:
         codes = [code for code, _ in exc.recipients.values()]

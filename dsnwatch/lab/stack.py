@@ -7,6 +7,7 @@ finds the lab the way it finds a mailcow: by `com.docker.compose.*` labels.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import socket
@@ -491,10 +492,8 @@ class Lab:
         with ThreadPoolExecutor(max_workers=4) as pool:
             removed = list(pool.map(remove, containers))
         if volumes:
-            try:
+            with contextlib.suppress(docker.errors.NotFound):
                 self.client.volumes.get(VMAIL_VOLUME).remove(force=True)
-            except docker.errors.NotFound:
-                pass
         return removed
 
     def status(self) -> list[ServiceStatus]:
@@ -545,4 +544,3 @@ def format_status(rows: list[ServiceStatus]) -> str:
         ports = " ".join(f"{name}={'ok' if ok else 'DOWN'}" for name, ok in row.ports.items())
         lines.append(f"{row.service:<17} {row.state:<9} {row.health:<10} {ports or '-'}")
     return "\n".join(lines)
-

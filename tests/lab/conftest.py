@@ -7,6 +7,7 @@ without them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Iterator
@@ -75,7 +76,5 @@ def logs(lab: Lab) -> Iterator[dict[str, LogFollower]]:
     }
     yield followers
     for follower in followers.values():
-        try:
+        with contextlib.suppress(Exception):
             follower.stream.close()
-        except Exception:
-            pass

@@ -150,7 +150,9 @@ class LogFollower:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 tail = "\n".join(self.seen[-15:])
-                raise AssertionError(f"no log line of {self.container.name} matches {pattern}:\n{tail}")
+                raise AssertionError(
+                    f"no log line of {self.container.name} matches {pattern}:\n{tail}"
+                )
             try:
                 line = self.lines.get(timeout=min(remaining, 0.5))
             except queue.Empty:

@@ -136,7 +136,9 @@ def test_ses_bounce_simulator_brings_an_ses_dsn(lab: Lab, logs: dict[str, LogFol
     assert groups[1]["status"] == "5.1.1"
     assert groups[1]["diagnostic-code"] == "smtp; 550 5.1.1 user unknown"
 
-    logs["ses"].wait_for(r"ses-simulator\[\d+\]: to=<bounce@simulator\.amazonses\.com>: .*bounce sent")
+    logs["ses"].wait_for(
+        r"ses-simulator\[\d+\]: to=<bounce@simulator\.amazonses\.com>: .*bounce sent"
+    )
 
 
 def test_ses_complaint_simulator_brings_an_arf_report(lab: Lab) -> None:

@@ -25,7 +25,9 @@ def _mounts(ctr: Any) -> dict[str, str]:
 
 def test_mailcow_containers_are_found_by_compose_labels_like_a_real_mailcow(lab: Lab) -> None:
     client = lab.client
-    project = client.containers.list(filters={"label": "com.docker.compose.project=mailcowdockerized"})
+    project = client.containers.list(
+        filters={"label": "com.docker.compose.project=mailcowdockerized"}
+    )
     services = {c.labels["com.docker.compose.service"]: c for c in project}
     assert set(services) == {"postfix-mailcow", "dovecot-mailcow"}
 
