@@ -75,11 +75,12 @@ def find_engine() -> Engine:
         client = _ping(url)
         if client is not None:
             return Engine(url, client)
-    hint = (
-        "run `make lab` (or `dsnwatch lab engine start`) to start a private one"
-        if can_start_private()
-        else "start Docker, or set DOCKER_HOST"
-    )
+    if os.environ.get("DOCKER_HOST"):
+        hint = "check DOCKER_HOST, or unset it to use the usual sockets"
+    elif can_start_private():
+        hint = "run `make lab` (or `dsnwatch lab engine start`) to start a private one"
+    else:
+        hint = "start Docker, or set DOCKER_HOST"
     raise EngineError(f"no Docker engine reachable at {', '.join(urls)}: {hint}")
 
 

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from lab_helpers import LogFollower, follow_logs, new_token, send, wait_for_messages
 
 from dsnwatch.lab import EngineError, Lab, LabError, LabSettings, find_engine
+from lab.lab_helpers import LogFollower, follow_logs, new_token, send, wait_for_messages
 
 TIMINGS: dict[str, float | str] = {}
 

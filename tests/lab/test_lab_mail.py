@@ -8,7 +8,9 @@ import ssl
 import time
 
 import pytest
-from lab_helpers import (
+
+from dsnwatch.lab import Lab
+from lab.lab_helpers import (
     LogFollower,
     imap_login,
     new_token,
@@ -18,8 +20,6 @@ from lab_helpers import (
     tls_context,
     wait_for_messages,
 )
-
-from dsnwatch.lab import Lab
 
 pytestmark = pytest.mark.lab
 

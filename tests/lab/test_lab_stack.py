@@ -71,7 +71,9 @@ def test_extra_cf_is_appended_to_main_cf_at_container_start(lab: Lab) -> None:
         assert lab.exec("postfix", ["postconf", "-h", "smtpd_banner"]).strip() == (
             "$myhostname ESMTP extra-cf-test"
         )
-        # postfix reload works inside, as mailcow's own tooling expects.
+        # postmap and postfix reload work inside, as mailcow's own tooling expects.
+        lookup = ["postmap", "-q", "alice@lab.test", "texthash:/opt/postfix/conf/lab_mailboxes"]
+        assert lab.exec("postfix", lookup).strip() == "lab.test/alice/"
         lab.exec("postfix", ["postfix", "reload"])
     finally:
         extra.write_text(original)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from lab_helpers import imap_login, new_token, send, wait_for_messages
 
 from dsnwatch.lab import Lab
+from lab.lab_helpers import imap_login, new_token, send, wait_for_messages
 
 pytestmark = pytest.mark.lab
 

@@ -1,0 +1,304 @@
+"""Taking one message apart: its headers, its own text, the report parts, the original.
+
+Everything here tolerates broken MIME: a part that cannot be decoded yields what
+could be read and never raises.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from email import message_from_bytes, message_from_string
+from email.header import decode_header, make_header
+from email.message import Message
+from email.policy import Compat32
+
+
+class _TextHeaders(Compat32):
+    """compat32, except that headers with 8-bit bytes come back as text.
+
+    compat32 hands such headers back as `Header` objects, which every caller would
+    have to remember; raw UTF-8 (or, failing that, Latin-1) is what they hold.
+    """
+
+    def header_fetch_parse(self, name: str, value: str) -> str:
+        if value.isascii():
+            return value
+        # Surrogates stand for undecoded bytes; real characters may sit beside them.
+        raw = value.encode("utf-8", "surrogateescape")
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            if _only_surrogates(value):
+                return raw.decode("latin-1")
+            return raw.decode("utf-8", "replace")
+
+
+def _only_surrogates(value: str) -> bool:
+    """True when every non-ASCII character is an undecoded byte (a surrogate)."""
+    return all(ord(c) < 128 or 0xDC80 <= ord(c) <= 0xDCFF for c in value)
+
+
+POLICY = _TextHeaders()
+
+_HTML_TAG = re.compile(r"<[^>]{0,2000}>")
+_HTML_BREAK = re.compile(r"<(?:br|/p|/div|/tr|/li|p|div|tr|li)\b[^>]{0,200}>", re.I)
+_HTML_ENTITY = re.compile(r"&(#\d+|#x[0-9a-f]+|[a-z]+);", re.I)
+_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "nbsp": " ", "apos": "'"}
+
+# Lines after which a free-text bounce quotes the original message.
+ORIGINAL_MARKERS = re.compile(
+    r"^[ \t]*(?:"
+    r"-{2,}\s*(?:below this line is a copy of the message|original message|"
+    r"this is a copy of the message|the header of the original message|"
+    r"original message headers?|message header follows|unsent message below|"
+    r"returned message|forwarded message|undelivered message follows?|"
+    r"headers? of (?:the )?(?:original|returned) message|"
+    r"this is a copy of the headers|the original message (?:was|headers))"
+    r"|-+ ?original message ?-+"
+    r"|-+ ?returned mail ?-+"
+    r"|-+ ?(?:message|mail) (?:text|body) ?-+"
+    r"|the original message (?:was|headers? (?:is|are)) (?:attached|included|below)"
+    r"|original message headers?:?\s*$"
+    r"|\*{3} ?original message follows ?\*{3}"
+    r"|content-type: (?:message/rfc822|text/rfc822-headers)"
+    r")",
+    re.I | re.M,
+)
+
+
+def decode_words(value: str | None) -> str:
+    """A header value with RFC 2047 encoded words decoded; never raises."""
+    if not value:
+        return ""
+    value = str(value)
+    if "=?" not in value:
+        return " ".join(value.split())
+    try:
+        return " ".join(str(make_header(decode_header(value))).split())
+    except (ValueError, LookupError, UnicodeError, AssertionError):
+        return " ".join(value.split())
+
+
+def _charset(part: Message) -> str:
+    charset = part.get_content_charset() or "utf-8"
+    if charset in ("unknown-8bit", "x-unknown", "us-ascii", "ascii", "default"):
+        return "utf-8"
+    return charset
+
+
+def part_text(part: Message) -> str:
+    """The decoded text of a leaf part (HTML reduced to text)."""
+    try:
+        raw = part.get_payload(decode=True)
+    except (ValueError, AssertionError, LookupError):
+        raw = None
+    if raw is None:
+        payload = part.get_payload()
+        if isinstance(payload, str):
+            text = payload
+        elif isinstance(payload, list):
+            text = "\n".join(p.as_string() if isinstance(p, Message) else str(p) for p in payload)
+        else:
+            return ""
+    else:
+        if not isinstance(raw, bytes):
+            return ""
+        charset = _charset(part)
+        try:
+            text = raw.decode(charset, errors="replace")
+        except LookupError:
+            text = raw.decode("utf-8", errors="replace")
+        if "\ufffd" in text and charset == "utf-8":
+            text = raw.decode("latin-1")
+    if part.get_content_subtype() == "html":
+        text = html_to_text(text)
+    return text
+
+
+def html_to_text(html: str) -> str:
+    """Visible text of an HTML part, good enough to find phrases and addresses."""
+    html = re.sub(r"(?is)<(script|style|head)\b.*?</\1\s*>", " ", html)
+    html = _HTML_BREAK.sub("\n", html)
+    html = _HTML_TAG.sub(" ", html)
+
+    def entity(m: re.Match[str]) -> str:
+        name = m.group(1).lower()
+        try:
+            if name.startswith("#x"):
+                return chr(int(name[2:], 16))
+            if name.startswith("#"):
+                return chr(int(name[1:]))
+        except (ValueError, OverflowError):
+            return " "
+        return _ENTITIES.get(name, " ")
+
+    return _HTML_ENTITY.sub(entity, html)
+
+
+def _report_text(part: Message) -> str:
+    """The text of a message/delivery-status-like part, however the parser held it."""
+    payload = part.get_payload()
+    if isinstance(payload, list):
+        blocks: list[str] = []
+        for block in payload:
+            if isinstance(block, Message):
+                lines = [f"{name}: {value}" for name, value in block.items()]
+                # decode=True hands back the raw bytes, UTF-8 (RFC 6533) included.
+                body = block.get_payload(decode=True)
+                if isinstance(body, bytes) and body.strip():
+                    lines.append("")
+                    lines.append(body.decode("utf-8", "replace"))
+                blocks.append("\n".join(lines))
+        # compat32 keeps non-ASCII bytes as surrogates; make them UTF-8 text again.
+        text = "\n\n".join(blocks)
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return part_text(part)
+
+
+@dataclass(slots=True)
+class Parts:
+    """What one message is made of, as far as a report reader cares."""
+
+    message: Message
+    texts: list[str] = field(default_factory=list)
+    status_texts: list[str] = field(default_factory=list)
+    global_status: bool = False
+    feedback_texts: list[str] = field(default_factory=list)
+    original: Message | None = None
+    original_text: str = ""
+    report_type: str = ""
+
+
+_REPORT_TYPES = {
+    "message/delivery-status": False,
+    "message/global-delivery-status": True,
+}
+_ORIGINAL_TYPES = {
+    "message/rfc822",
+    "message/global",
+    "text/rfc822-headers",
+    "message/rfc822-headers",
+    "message/global-headers",
+    "message/partial",
+}
+
+
+def parse_bytes(data: bytes) -> Message:
+    """A message from bytes, with CRLF and CR line endings made LF first."""
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    return message_from_bytes(data, policy=POLICY)
+
+
+def split_parts(message: Message) -> Parts:
+    """Sort a message's parts into its own text, report parts and the original."""
+    parts = Parts(message=message)
+    ctype = message.get_content_type()
+    if ctype == "multipart/report":
+        parts.report_type = (message.get_param("report-type") or "").__str__().strip().lower()
+    _walk(message, parts, depth=0)
+    if not parts.status_texts:
+        _status_from_text(parts)
+    return parts
+
+
+# Report fields written as plain text: a part whose MIME structure is broken
+# (a boundary that does not match) or a report pasted into a text part.
+_INLINE_REPORT = re.compile(
+    r"^(?:reporting-mta|final-recipient|original-recipient)[ \t]*:[ \t]*\S", re.I | re.M
+)
+_PART_END = re.compile(r"^--\S|^content-type:[ \t]*(?:message|text)/rfc822", re.I | re.M)
+
+
+def _status_from_text(parts: Parts) -> None:
+    for text in parts.texts:
+        start = _INLINE_REPORT.search(text)
+        if start is None or not re.search(r"^(?:status|action)[ \t]*:", text, re.I | re.M):
+            continue
+        end = _PART_END.search(text, start.start())
+        parts.status_texts.append(text[start.start() : end.start() if end else len(text)])
+        return
+
+
+def _walk(part: Message, parts: Parts, depth: int) -> None:
+    if depth > 20:
+        return
+    ctype = part.get_content_type()
+    if part.get_content_maintype() == "multipart" and isinstance(part.get_payload(), str):
+        # The boundary was not found: the body is all the text there is.
+        parts.texts.append(part_text(part))
+        return
+    if part.is_multipart() and not ctype.startswith("message/"):
+        payload = part.get_payload()
+        if isinstance(payload, list):
+            for child in payload:
+                if isinstance(child, Message):
+                    _walk(child, parts, depth + 1)
+        return
+    if ctype in _REPORT_TYPES:
+        parts.status_texts.append(_report_text(part))
+        parts.global_status = parts.global_status or _REPORT_TYPES[ctype]
+        return
+    if ctype == "message/feedback-report":
+        parts.feedback_texts.append(_report_text(part))
+        return
+    if ctype in _ORIGINAL_TYPES:
+        inner = part.get_payload()
+        if (
+            not parts.status_texts
+            and isinstance(inner, list)
+            and inner
+            and isinstance(inner[0], Message)
+            and inner[0].get_content_type() == "multipart/report"
+        ):
+            # A bounce forwarded as an attachment: its report is the one to read.
+            _walk(inner[0], parts, depth + 1)
+            return
+        if parts.original is None:
+            parts.original, parts.original_text = _original_of(part)
+        return
+    if ctype.startswith("message/"):
+        # An unknown message/* part: keep its text, it may carry the report.
+        parts.texts.append(_report_text(part))
+        return
+    if part.get_content_maintype() == "text" or (
+        ctype == "application/octet-stream" and depth == 0
+    ):
+        if part.get_content_disposition() == "attachment" and depth > 0:
+            name = (part.get_filename() or "").lower()
+            if not name.endswith((".txt", ".eml")):
+                return
+        parts.texts.append(part_text(part))
+
+
+def _original_of(part: Message) -> tuple[Message | None, str]:
+    payload = part.get_payload()
+    if isinstance(payload, list) and payload and isinstance(payload[0], Message):
+        original = payload[0]
+        return original, ""
+    text = part_text(part)
+    try:
+        return message_from_string(text.lstrip("\n"), policy=POLICY), text
+    except (ValueError, TypeError, IndexError):
+        return None, text
+
+
+def split_inline_original(text: str) -> tuple[str, str]:
+    """Cut a free-text bounce where it starts quoting the original message."""
+    m = ORIGINAL_MARKERS.search(text)
+    if m is None:
+        return text, ""
+    end = text.find("\n", m.end())
+    return text[: m.start()], text[end + 1 :] if end >= 0 else ""
+
+
+def headers_of(text: str) -> Message | None:
+    """The header block at the start of quoted original text, or None."""
+    text = text.lstrip("\n ")
+    if not text or ":" not in text.split("\n", 1)[0]:
+        return None
+    try:
+        return message_from_string(text, policy=POLICY)
+    except (ValueError, TypeError, IndexError):
+        return None

@@ -1,0 +1,557 @@
+"""The DSN reader: the bytes of one message in, a classified report out.
+
+Structured reports (RFC 3464, RFC 6533, RFC 5965) are read field by field; the
+free-text bounces of MTAs that write none are read by finding the failed
+addresses and the text that explains each one. Every reason then comes from the
+same classifier in `reasons`.
+"""
+
+from __future__ import annotations
+
+import re
+from email.message import Message
+from email.utils import getaddresses, parseaddr
+from functools import lru_cache
+
+from dsnwatch.dsn import reasons, reporters, smtp
+from dsnwatch.dsn.fields import parse_fields, strip_type
+from dsnwatch.dsn.mime import (
+    Parts,
+    decode_words,
+    headers_of,
+    parse_bytes,
+    split_inline_original,
+    split_parts,
+)
+from dsnwatch.model import RecipientReport, Report
+
+ADDRESS = re.compile(
+    r"(?<![\w.+%=-])([\w.!#$%&'*+/=?^`{|}~-]{1,200}@(?:[\w-]{1,63}\.)+[\w-]{2,63})(?![\w@-])"
+)
+STATUS = re.compile(r"(?<![\w.])([245]\.\d{1,3}\.\d{1,3})(?!\.?\d)")
+REPLY_CODE = re.compile(r"(?:^|[\s:(\[\"'])([245][0-5]\d)(?=[ -]|$|\])", re.M)
+_SYSTEM_LOCALS = re.compile(
+    r"^(?:mailer-daemon|postmaster|mail-daemon|maildaemon|mailerdaemon|root|"
+    r"noreply|no-reply|bounces?|double-bounce|daemon|mailer|nobody)$",
+    re.I,
+)
+_BOUNCE_SUBJECT = re.compile(
+    r"undeliver|undelivered|delivery (?:status notification|failure|has failed|report|problem)|"
+    r"returned mail|mail delivery|failure notice|failed delivery|could not be delivered|"
+    r"delivery notification|non[- ]?delivery|rejected|nondeliverable|warning: could not send|"
+    r"mail system error|unable to deliver|returned to sender|message not delivered|"
+    r"delivery failed|bounce|delayed mail|delivery delayed|error sending message|"
+    r"unzustellbar|non remis|不達|エラー|mail could not|message you sent|"
+    r"notification d'état|delivery error",
+    re.I,
+)
+_BOUNCE_BODY = re.compile(
+    r"could not be delivered|couldn't be delivered|was not delivered|undeliverable|"
+    r"delivery (?:to the following|has failed|failed)|permanent(?:ly)? (?:error|fatal|failure)|"
+    r"following addresses? had (?:permanent|transient)|unable to deliver|"
+    r"i'm afraid i wasn't able to deliver|the mail system|"
+    r"message delivery (?:has )?failed|failed permanently|returned to you|"
+    r"could not deliver|wasn't delivered|cannot be delivered|delivery status notification|"
+    r"rejected your message|error occurred while|following recipient|"
+    r"transcript of (?:the )?session follows|not a member of this (?:mailing )?list|"
+    r"could not be sent|not able to be delivered|unable to deliver",
+    re.I,
+)
+_AUTOREPLY_SUBJECT = re.compile(
+    r"^(?:auto(?:matic)?[ -]?(?:reply|response|antwort)|out of (?:the )?office|"
+    r"autoreply|auto:|abwesenheit|vacation|away|absence|i am away|on leave|re[:] .*out of office)"
+    r"|out of (?:the )?office|automatic reply|auto[- ]?reply",
+    re.I,
+)
+
+
+def clear_caches() -> None:
+    """Forget what the per-text caches hold (benchmarks call this between rounds)."""
+    _text_facts.cache_clear()
+    reasons.clear_cache()
+
+
+def read_report(data: bytes, source: str = "") -> Report:
+    """Read one message; never raises for any input."""
+    try:
+        return _read(data, source)
+    except RecursionError:
+        return Report(kind="error", source=source, error="message nests too deeply to read")
+    except Exception as exc:  # a reader of hostile input must not stop
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        return Report(
+            kind="error",
+            source=source,
+            error=f"unreadable message: {type(exc).__name__}: {first}"[:300],
+        )
+
+
+def _read(data: bytes, source: str) -> Report:
+    message = parse_bytes(data)
+    parts = split_parts(message)
+    report = Report(kind="not-a-report", source=source)
+    report.subject = decode_words(message.get("Subject"))
+    report.date = decode_words(message.get("Date")) or None
+    report.message_id = (message.get("Message-ID") or "").strip() or None
+
+    own_text = "\n".join(parts.texts)
+    bounce_text, inline_original = split_inline_original(own_text)
+    original = parts.original
+    if original is None and inline_original:
+        original = headers_of(inline_original)
+    _describe_original(report, original)
+
+    report.reporter = reporters.identify(message, own_text, parts)
+
+    if parts.feedback_texts or parts.report_type == "feedback-report" or _looks_arf(own_text):
+        report.kind = "complaint"
+        _read_complaint(report, parts, own_text, original)
+        if report.reports:
+            return report
+    if parts.status_texts:
+        report.kind = "delivery-status"
+        _read_status(report, parts, bounce_text, message)
+        if report.reports:
+            return report
+    if _is_auto_reply(message, report.subject or "") and not _is_bounce(message, own_text):
+        report.kind = "auto-reply"
+        _read_auto_reply(report, message)
+        return report
+    if parts.status_texts or _is_bounce(message, own_text):
+        report.kind = "delivery-status"
+        _read_free_text(report, message, bounce_text or own_text, original)
+        if not report.reports:
+            _recipients_from_inline_fields(report, own_text, message)
+        return report
+    if _is_auto_reply(message, report.subject or ""):
+        report.kind = "auto-reply"
+        _read_auto_reply(report, message)
+    return report
+
+
+# --- the original message -------------------------------------------------
+
+
+def _describe_original(report: Report, original: Message | None) -> None:
+    if original is None:
+        return
+    report.original_message_id = (original.get("Message-ID") or "").strip() or None
+    report.original_subject = decode_words(original.get("Subject")) or None
+    sender = original.get("From") or original.get("Return-Path") or ""
+    report.original_sender = parseaddr(decode_words(sender))[1] or None
+
+
+# --- RFC 3464 / RFC 6533 -----------------------------------------------------
+
+
+def _read_status(report: Report, parts: Parts, bounce_text: str, message: Message) -> None:
+    for text in parts.status_texts:
+        head, blocks = parse_fields(text)
+        reporting = strip_type(head.get("reporting-mta")) or None
+        report.queue_id = report.queue_id or head.get("x-postfix-queue-id") or None
+        for block in blocks:
+            recipient = _address(strip_type(block.get("final-recipient")))
+            original = _address(strip_type(block.get("original-recipient"))) or None
+            if original and not _routable(recipient):
+                # A final address on a host without a domain is a local rewrite.
+                recipient = original
+            if not recipient:
+                recipient = original or _address(strip_type(block.get("x-actual-recipient")))
+            if recipient and "@" not in recipient[1:]:
+                # Only a host was left ("@relay.example"): the text part names the address.
+                named = _pick_recipients(bounce_text, _own_addresses(message), message, None)
+                recipient = named[0] if len(named) == 1 else ""
+            if not recipient:
+                continue
+            status = _status_of(block.get("status"))
+            diagnostic = strip_type(block.get("diagnostic-code")) or ""
+            action = (block.get("action") or "").strip().lower() or None
+            if action:
+                action = action.split()[0].rstrip(";,")
+            entry = RecipientReport(
+                recipient=recipient,
+                original_recipient=original,
+                action=action,
+                status=status,
+                diagnostic_code=diagnostic or None,
+                remote_mta=strip_type(block.get("remote-mta")) or None,
+                reporting_mta=reporting,
+                last_attempt=block.get("last-attempt-date") or None,
+            )
+            report.reports.append(entry)
+    _dedupe(report)
+    if not report.reports:
+        return
+    # A diagnostic in the text part is often more telling than the status part's.
+    texts = _blocks_by_recipient(bounce_text, [r.recipient for r in report.reports], message)
+    for entry in report.reports:
+        extra = texts.get(entry.recipient.lower(), "")
+        _finish(entry, extra, report.reporter)
+
+
+def _status_of(value: str | None) -> str | None:
+    if not value:
+        return None
+    m = STATUS.search(value)
+    return m.group(1) if m else None
+
+
+def _address(value: str) -> str:
+    value = value.strip().strip("<>\"' ")
+    if value.startswith("@") and ":" in value:
+        # An RFC 821 source route: "@relay.example:user@example.org".
+        value = value.rsplit(":", 1)[1]
+    if not value:
+        return ""
+    m = ADDRESS.search(value)
+    if m:
+        return m.group(1)
+    return value if "@" in value and " " not in value else ""
+
+
+def _routable(address: str) -> bool:
+    return "." in address.rpartition("@")[2]
+
+
+def _dedupe(report: Report) -> None:
+    seen: dict[str, RecipientReport] = {}
+    kept: list[RecipientReport] = []
+    for entry in report.reports:
+        key = entry.recipient.lower()
+        if key in seen:
+            first = seen[key]
+            first.diagnostic_code = first.diagnostic_code or entry.diagnostic_code
+            first.status = first.status or entry.status
+            continue
+        seen[key] = entry
+        kept.append(entry)
+    report.reports = kept
+
+
+# --- completing one recipient -----------------------------------------------
+
+
+def _finish(entry: RecipientReport, extra_text: str, reporter: str | None) -> None:
+    """Fill in reply code, status, reason and hard bounce from what is known."""
+    diagnostic = entry.diagnostic_code or ""
+    shared_reply, shared_status, shared_command = _text_facts(extra_text)
+    if not entry.reply_code:
+        entry.reply_code = _reply_code(diagnostic) or shared_reply
+    text_status = _status_of(diagnostic) or shared_status
+    if not entry.status or (entry.status.endswith(".0.0") and text_status):
+        entry.status = text_status or entry.status
+    status_given = bool(entry.status)
+    if not entry.status and entry.reply_code:
+        entry.status = _status_from_reply(entry.reply_code)
+    if not entry.action and entry.status:
+        entry.action = "failed" if entry.status.startswith("5") else "delayed"
+    if entry.action in ("delivered", "relayed", "expanded") or (entry.status or "").startswith("2"):
+        entry.reason = "delivered"
+        entry.hard_bounce = False
+        return
+    if reasons.by_text(diagnostic):
+        text = diagnostic
+    else:
+        text = f"{diagnostic}\n{extra_text[: reasons.TEXT_LIMIT]}"
+    command = smtp.command_of(diagnostic) or shared_command
+    reason = reasons.classify(
+        text,
+        entry.status,
+        command=command,
+        status_given=status_given,
+        action=entry.action,
+    )
+    entry.reason = reason
+    entry.hard_bounce = reasons.is_hard_bounce(reason, entry.status, entry.reply_code)
+
+
+@lru_cache(maxsize=16)
+def _text_facts(text: str) -> tuple[str | None, str | None, str | None]:
+    """Reply code, status and SMTP command of a text every recipient shares.
+
+    Cached so that a bounce naming thousands of recipients reads its text once,
+    not once per recipient.
+    """
+    return _reply_code(text), _status_of(text), smtp.command_of(text)
+
+
+def _reply_code(text: str) -> str | None:
+    if not text:
+        return None
+    for m in REPLY_CODE.finditer(text):
+        code = m.group(1)
+        if code[0] in "45":
+            return code
+    return None
+
+
+def _status_from_reply(code: str) -> str | None:
+    if code[0] not in "45":
+        return None
+    return f"{code[0]}.0.0"
+
+
+# --- free-text bounces ----------------------------------------------------
+
+
+def _own_addresses(message: Message) -> set[str]:
+    values: list[str] = []
+    for name in ("From", "To", "Return-Path", "Sender", "Reply-To", "Delivered-To", "Cc"):
+        values.extend(str(v) for v in message.get_all(name) or [])
+    found = {addr.lower() for _, addr in getaddresses(values) if addr}
+    return found
+
+
+def _candidate_lines(text: str) -> list[tuple[int, str]]:
+    """(line index, address) for every address that stands where a failed recipient does."""
+    out: list[tuple[int, str]] = []
+    for index, line in enumerate(text.split("\n")):
+        stripped = line.strip()
+        if "@" not in stripped:
+            continue
+        lowered = stripped.lower()
+        if lowered.startswith(
+            ("from:", "to:", "cc:", "reply-to:", "sender:", "return-path:", "message-id:")
+        ):
+            continue
+        for m in ADDRESS.finditer(stripped):
+            out.append((index, m.group(1)))
+    return out
+
+
+_LEADING = re.compile(
+    r"^\s*(?:[\"'(]?\s*)?(?:recipient(?: address)?:|to:|address:|failed recipient:|"
+    r"original-recipient:|final-recipient:|rcpt to:|for|x-failed-recipients:|"
+    r"rfc822;|\*+|-|•)?\s*<?([^\s<>\"']+@[^\s<>\"':;,]+)>?",
+    re.I,
+)
+
+
+def _read_free_text(report: Report, message: Message, text: str, original: Message | None) -> None:
+    own = _own_addresses(message)
+    if original is not None:
+        for name in ("From", "Return-Path", "Sender", "Reply-To"):
+            sender = parseaddr(str(original.get(name) or ""))[1].lower()
+            if sender:
+                own.add(sender)
+    recipients = _pick_recipients(text, own, message, original)
+    blocks = _blocks_by_recipient(text, recipients, message)
+    for recipient in recipients:
+        block = blocks.get(recipient.lower(), "")
+        entry = RecipientReport(recipient=recipient, diagnostic_code=_diagnostic(block) or None)
+        _remote_mta(entry, block)
+        _finish(entry, text, report.reporter)
+        report.reports.append(entry)
+
+
+def _pick_recipients(
+    text: str, own: set[str], message: Message, original: Message | None
+) -> list[str]:
+    failed_header = ", ".join(str(v) for v in message.get_all("X-Failed-Recipients") or [])
+    strong: list[str] = [a for _, a in getaddresses([failed_header]) if a]
+    lines = text.split("\n")
+    weak: list[str] = []
+    for index, address in _candidate_lines(text):
+        local = address.split("@", 1)[0]
+        if address.lower() in own or _SYSTEM_LOCALS.match(local):
+            continue
+        line = lines[index]
+        m = _LEADING.match(line)
+        lowered = line.lower()
+        if (m and _address(m.group(1)).lower() == address.lower()) or (
+            "rcpt to" in lowered and "<" + address.lower() in lowered
+        ):
+            strong.append(address)
+        else:
+            weak.append(address)
+    chosen = strong or weak
+    if not chosen and original is not None:
+        chosen = [a for _, a in getaddresses([str(original.get("To") or "")]) if a]
+    out: list[str] = []
+    seen: set[str] = set()
+    for address in chosen:
+        address = address.strip(".,;:")
+        if address.lower() not in seen:
+            seen.add(address.lower())
+            out.append(address)
+    return out
+
+
+def _blocks_by_recipient(text: str, recipients: list[str], message: Message) -> dict[str, str]:
+    """For each recipient, the lines of text that speak of it."""
+    if not text or not recipients:
+        return {}
+    lines = text.split("\n")
+    keys = [r.lower() for r in recipients]
+    rank = {k: i for i, k in reversed(list(enumerate(keys)))}
+    owner: list[str | None] = []
+    current: str | None = None
+    for line in lines:
+        # Look up the line's own addresses rather than test every recipient against
+        # every line: a bounce naming thousands of recipients stays linear.
+        hits = (
+            {m.group(1).lower() for m in ADDRESS.finditer(line)} & rank.keys()
+            if "@" in line
+            else set()
+        )
+        if hits and current not in hits:
+            current = min(hits, key=rank.__getitem__)
+        owner.append(current)
+    blocks: dict[str, list[str]] = {k: [] for k in keys}
+    for line, key in zip(lines, owner, strict=True):
+        if key is not None:
+            blocks[key].append(line)
+    if len(keys) == 1 and not blocks[keys[0]]:
+        blocks[keys[0]] = lines
+    # Lines before the first address describe every recipient (one-recipient bounces).
+    return {k: "\n".join(v[:60]) for k, v in blocks.items()}
+
+
+_DIAG_NOISE = re.compile(r"^\s*(?:-{3,}|={3,}|\*{3,}).*$", re.M)
+
+
+def _diagnostic(block: str) -> str:
+    text = _DIAG_NOISE.sub("", block)
+    return " ".join(text.split())[:1000]
+
+
+_REMOTE = re.compile(
+    r"(?:host|server|by|from|while talking to|remote host|mx)\s+"
+    r"\[?([a-z0-9][a-z0-9.-]*\.[a-z0-9-]+)\]?"
+    r"(?:\s*\[[0-9a-f.:]+\])?[^\n]{0,40}?(?:said|refused|:)",
+    re.I,
+)
+
+
+def _remote_mta(entry: RecipientReport, block: str) -> None:
+    m = _REMOTE.search(block)
+    if m:
+        entry.remote_mta = m.group(1).rstrip(".")
+
+
+def _recipients_from_inline_fields(report: Report, text: str, message: Message) -> None:
+    head, blocks = parse_fields(text)
+    for block in blocks:
+        recipient = _address(strip_type(block.get("final-recipient") or "")) or _address(
+            strip_type(block.get("original-recipient") or "")
+        )
+        if not recipient:
+            continue
+        entry = RecipientReport(
+            recipient=recipient,
+            status=_status_of(block.get("status")),
+            action=(block.get("action") or "").lower() or None,
+            diagnostic_code=strip_type(block.get("diagnostic-code")) or None,
+            remote_mta=strip_type(block.get("remote-mta")) or None,
+            reporting_mta=strip_type(head.get("reporting-mta")) or None,
+        )
+        _finish(entry, "", report.reporter)
+        report.reports.append(entry)
+    _dedupe(report)
+
+
+# --- complaints ---------------------------------------------------------------
+
+
+def _looks_arf(text: str) -> bool:
+    return bool(re.search(r"^feedback-type:\s*\S", text, re.I | re.M)) and bool(
+        re.search(
+            r"^(?:user-agent|version|original-rcpt-to|original-mail-from):", text, re.I | re.M
+        )
+    )
+
+
+def _read_complaint(report: Report, parts: Parts, own_text: str, original: Message | None) -> None:
+    text = "\n".join(parts.feedback_texts) or own_text
+    head, blocks = parse_fields(text)
+    fields = dict(head)
+    for block in blocks:
+        for k, v in block.items():
+            fields.setdefault(k, v)
+    feedback_type = (fields.get("feedback-type") or "abuse").split()[0].lower()
+    recipients = [
+        _address(v)
+        for v in re.findall(r"^original-rcpt-to:\s*(.+)$", text, re.I | re.M)
+        if _address(v)
+    ]
+    if not recipients and original is not None:
+        recipients = [a for _, a in getaddresses([str(original.get("To") or "")]) if a]
+    if not recipients:
+        found = re.search(r"^to:\s*(.+)$", own_text, re.I | re.M)
+        if found:
+            recipients = [a for _, a in getaddresses([found.group(1)]) if a]
+    source_ip = fields.get("source-ip")
+    for recipient in dict.fromkeys(recipients):
+        report.reports.append(
+            RecipientReport(
+                recipient=recipient,
+                reason="feedback",
+                feedback_type=feedback_type,
+                diagnostic_code=" ".join(own_text.split())[:1000] or None,
+                remote_mta=source_ip,
+                reporting_mta=fields.get("reporting-mta") or None,
+                last_attempt=fields.get("arrival-date") or fields.get("received-date"),
+            )
+        )
+    if report.original_sender is None:
+        report.original_sender = _address(fields.get("original-mail-from") or "") or None
+
+
+# --- auto-replies -----------------------------------------------------------
+
+
+def _is_auto_reply(message: Message, subject: str) -> bool:
+    submitted = (message.get("Auto-Submitted") or "").lower()
+    if submitted.startswith("auto-replied"):
+        return True
+    if message.get("X-Autoreply") or message.get("X-Autorespond") or message.get("X-Autoresponder"):
+        return True
+    precedence = (message.get("Precedence") or "").lower()
+    if "auto_reply" in precedence:
+        return True
+    return bool(_AUTOREPLY_SUBJECT.search(subject))
+
+
+def _read_auto_reply(report: Report, message: Message) -> None:
+    sender = parseaddr(decode_words(message.get("From")))[1]
+    if not sender:
+        return
+    body = ""
+    for part in message.walk():
+        if part.get_content_type() == "text/plain":
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                body = payload.decode("utf-8", "replace")
+            break
+    report.reports.append(
+        RecipientReport(
+            recipient=sender,
+            reason="vacation",
+            diagnostic_code=" ".join(body.split())[:300] or None,
+        )
+    )
+
+
+# --- is it a bounce at all? ---------------------------------------------------
+
+
+def _is_bounce(message: Message, text: str) -> bool:
+    from_header = str(message.get("From") or "")
+    name, sender = parseaddr(from_header)
+    local = sender.lower().split("@", 1)[0]
+    return_path = (message.get("Return-Path") or "").strip()
+    subject = decode_words(message.get("Subject"))
+    # "MAILER-DAEMON <>" and "<>" are the null sender that bounces come from.
+    from_daemon = (
+        bool(_SYSTEM_LOCALS.match(local))
+        or bool(_SYSTEM_LOCALS.match(name.strip()))
+        or (not sender and "<>" in from_header)
+        or "mail delivery" in from_header.lower()
+    )
+    if message.get("X-Failed-Recipients"):
+        return True
+    if _BOUNCE_SUBJECT.search(subject) and (from_daemon or _BOUNCE_BODY.search(text)):
+        return True
+    if from_daemon and (_BOUNCE_BODY.search(text) or return_path in ("<>", "")):
+        return True
+    return bool(_BOUNCE_BODY.search(text) and return_path == "<>")

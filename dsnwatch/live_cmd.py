@@ -1,0 +1,254 @@
+"""`dsnwatch tail`, `list`, `export` and `config show`: the live sources from the shell."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dsnwatch.config import Config, ConfigError, load_config
+from dsnwatch.text import clean
+
+if TYPE_CHECKING:
+    from dsnwatch.logs.correlator import Alert
+    from dsnwatch.logs.events import LogEvent
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+class UsageError(ValueError):
+    """Wrong use of a command: exit code 2 with one line."""
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in `30s`, `10m`, `2h`, `7d`, `1w` (a bare number is seconds)."""
+    m = _DURATION.match(text)
+    if m is None:
+        raise UsageError(f"{text!r} is not a duration: use e.g. 30s, 10m, 2h, 7d")
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+def load(config: str | None, lab: bool) -> Config:
+    """The effective configuration, or a one-line error and exit 2."""
+    try:
+        return load_config(config, lab=lab)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+
+
+# --- tail -------------------------------------------------------------------
+
+
+def run_tail(
+    cfg: Config,
+    *,
+    json_out: bool,
+    since: str | None,
+    service: str | None,
+    files: list[str],
+    duration: float | None = None,
+) -> int:
+    """Follow the logs, print typed events and alerts; store both in the timeline."""
+    from dsnwatch.logs.correlator import Correlator
+    from dsnwatch.logs.follow import (
+        DockerLogFollower,
+        FileLogFollower,
+        FollowerState,
+        LogQueue,
+    )
+    from dsnwatch.runtime.docker import DockerRuntime
+    from dsnwatch.store import Store
+
+    if service not in (None, "dovecot", "postfix", "both"):
+        raise UsageError("--service takes dovecot, postfix or both")
+    queue = LogQueue()
+    followers: list[Any] = []
+    if files:
+        for name in files:
+            followers.append(FileLogFollower(Path(name), queue, from_start=since is not None))
+    else:
+        runtime = DockerRuntime(cfg.compose_project, base_url=cfg.docker_host)
+        services: tuple[Any, ...] = (
+            ("dovecot", "postfix") if service in (None, "both") else (service,)
+        )
+        start = time.time() - parse_duration(since) if since else time.time()
+        followers.append(DockerLogFollower(runtime, queue, services=services, since=start))
+    store = Store(cfg.store)
+    correlator = Correlator(cfg.mailbox or "dsn-monitor")
+    for follower in followers:
+        follower.start()
+    deadline = None if duration is None else time.monotonic() + duration
+    try:
+        while deadline is None or time.monotonic() < deadline:
+            batch = queue.drain(wait=0.25)
+            events: list[LogEvent] = []
+            for item in batch:
+                if isinstance(item, FollowerState):
+                    _print_state(item.source, item.state, item.detail, json_out)
+                    continue
+                if service in ("dovecot", "postfix") and item.service != service:
+                    continue
+                events.append(item)
+                _print_event(item, json_out)
+                for alert in correlator.feed(item):
+                    store.add_alert(alert)
+                    _print_alert(alert, json_out)
+            if events:
+                store.add_events(events)
+            sys.stdout.flush()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for follower in followers:
+            follower.stop()
+        store.close()
+    return 0
+
+
+def _print_state(source: str, state: str, detail: str, json_out: bool) -> None:
+    if json_out:
+        print(json.dumps({"type": "state", "source": source, "state": state, "detail": detail}))
+    else:
+        print(f"-- {source}: {state}{': ' + clean(detail) if detail else ''}", file=sys.stderr)
+
+
+def _print_event(event: LogEvent, json_out: bool) -> None:
+    if json_out:
+        print(json.dumps({"type": "event", **event.to_dict()}))
+        return
+    when = (event.time or "")[:19].replace("T", " ") or (event.syslog_time or "")
+    parts = [when, event.service or "-", event.kind]
+    for value in (event.user, event.msgid, event.queue_id, event.recipient, event.status):
+        if value:
+            parts.append(value)
+    if event.kind == "plain":
+        parts.append(event.raw)
+    elif event.detail and event.kind.startswith("postfix-delivery"):
+        parts.append(event.detail)
+    print(clean("  ".join(parts)))
+
+
+def _print_alert(alert: Alert, json_out: bool) -> None:
+    if json_out:
+        print(json.dumps({"type": "alert", "kind": alert.kind, "message": alert.message}))
+    else:
+        print(f"!! ALERT {alert.kind}: {clean(alert.message)}")
+
+
+# --- list -------------------------------------------------------------------
+
+LIST_COLUMNS = ("time", "recipient", "status", "reason", "bounce", "reporter", "subject")
+
+
+def run_list(
+    cfg: Config,
+    *,
+    fmt: str,
+    since: str | None,
+    reason: str | None,
+    domain: str | None,
+    hard: bool,
+    sync: bool = True,
+) -> int:
+    """Sync the central mailbox into the store, then print the stored reports."""
+    from dsnwatch.mailbox import MailboxError, MailboxWatcher, Progress
+    from dsnwatch.store import Store
+
+    store = Store(cfg.store)
+    try:
+        if sync:
+            try:
+                settings = cfg.imap_settings()
+            except ConfigError as exc:
+                raise UsageError(str(exc)) from None
+
+            def progress(p: Progress) -> None:
+                print(f"\rreading the mailbox: {p.done}/{p.total}", end="", file=sys.stderr)
+
+            watcher = MailboxWatcher(settings, store, on_progress=progress)
+            try:
+                count = watcher.sync_once()
+            except MailboxError as exc:
+                print(f"dsnwatch: {exc}", file=sys.stderr)
+                return 1
+            if count:
+                print(file=sys.stderr)
+        cutoff = time.time() - parse_duration(since) if since else None
+        rows = store.reports(since=cutoff, reason=reason, domain=domain, hard_only=hard)
+    finally:
+        store.close()
+    _print_rows(rows, fmt)
+    return 0
+
+
+def _print_rows(rows: list[dict[str, Any]], fmt: str) -> None:
+    if fmt == "json":
+        for row in rows:
+            print(json.dumps(row))
+        return
+    if fmt == "csv":
+        import csv
+
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["id"])
+        writer.writeheader()
+        writer.writerows(rows)
+        return
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(show_edge=False, pad_edge=False)
+    for name in LIST_COLUMNS:
+        table.add_column(name, overflow="fold", no_wrap=name in ("status", "bounce"))
+    for row in rows:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(row["stored_at"]))
+        bounce = "hard" if row["hard_bounce"] else "soft"
+        if row["reason"] in ("feedback", "vacation", "delivered"):
+            bounce = "-"
+        cells = [
+            when,
+            row["recipient"],
+            row["status"] or "-",
+            row["reason"],
+            bounce,
+            row["reporter"] or "-",
+            row["original_subject"] or row["subject"] or "",
+        ]
+        table.add_row(*(Text(clean(str(c))) for c in cells))
+    Console().print(table)
+    if not rows:
+        print("no reports stored yet", file=sys.stderr)
+
+
+# --- export and config ----------------------------------------------------------
+
+
+def run_export(cfg: Config, *, fmt: str, since: str | None) -> int:
+    """Write the audit trail to standard output."""
+    from dsnwatch.store import Store
+
+    if fmt not in ("csv", "json"):
+        raise UsageError("--format takes csv or json")
+    cutoff = time.time() - parse_duration(since) if since else None
+    store = Store(cfg.store)
+    try:
+        for chunk in store.export(fmt, cutoff):
+            sys.stdout.write(chunk)
+    finally:
+        store.close()
+    return 0
+
+
+def run_config_show(cfg: Config, *, json_out: bool) -> int:
+    """Print the effective settings with the passwords masked."""
+    shown = cfg.shown()
+    if json_out:
+        print(json.dumps(shown, indent=1))
+        return 0
+    for key, value in shown.items():
+        print(f"{key} = {json.dumps(value)}")
+    return 0

@@ -1,0 +1,353 @@
+"""Log followers: the containers' logs through the Docker Engine API, or a host log file.
+
+A follower runs in its own thread and hands what it reads to a queue; whoever
+shows the lines drains the queue in batches (a console on a timer, the CLI in a
+loop), so a busy server costs one hand-over per batch, not one per line.
+
+The Docker follower asks for Docker's own timestamps and remembers the last one
+it saw. After a restart or re-creation of the container, a restart of the engine
+or a lost connection, it asks again from that timestamp and drops what it has
+already seen, so no line is lost or shown twice. States (following,
+reconnecting, container missing, stopped) arrive on the same queue.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from dsnwatch.logs.events import LogEvent
+from dsnwatch.logs.readers import read_line
+from dsnwatch.runtime.base import RuntimeFailure, Service
+from dsnwatch.runtime.docker import DockerRuntime
+
+
+@dataclass(slots=True, frozen=True)
+class FollowerState:
+    """A change in a follower's connection: shown to the user as it happens."""
+
+    source: str  # "dovecot", "postfix", or a file name
+    state: str  # following, reconnecting, missing, stopped
+    detail: str = ""
+
+
+Item = LogEvent | FollowerState
+
+
+class LogQueue:
+    """What followers produce, drained in batches by the consumer."""
+
+    def __init__(self, maxsize: int = 200_000) -> None:
+        self._q: queue.Queue[Item] = queue.Queue(maxsize=maxsize)
+
+    def put(self, item: Item) -> None:
+        self._q.put(item)
+
+    def drain(self, limit: int = 5_000, wait: float = 0.0) -> list[Item]:
+        """Up to `limit` items; waits up to `wait` seconds for the first one."""
+        items: list[Item] = []
+        try:
+            items.append(self._q.get(timeout=wait) if wait > 0 else self._q.get_nowait())
+        except queue.Empty:
+            return items
+        while len(items) < limit:
+            try:
+                items.append(self._q.get_nowait())
+            except queue.Empty:
+                break
+        return items
+
+
+def parse_docker_time(stamp: str) -> float:
+    """Seconds since the epoch of Docker's RFC 3339 nanosecond stamp (to the microsecond)."""
+    head, _, frac = stamp.rstrip("Z").partition(".")
+    base = datetime.strptime(head, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC).timestamp()
+    return base + (float("0." + frac[:9]) if frac else 0.0)
+
+
+class _Resume:
+    """The last Docker timestamp seen, and the lines seen at exactly that stamp."""
+
+    def __init__(self) -> None:
+        self.stamp: str = ""
+        self.seen_at_stamp: set[str] = set()
+
+    def is_new(self, stamp: str, line: str) -> bool:
+        # RFC 3339 stamps of one zone compare correctly as strings once the
+        # fraction has the same width, which Docker's nanosecond stamps have.
+        if not self.stamp or stamp > self.stamp:
+            self.stamp = stamp
+            self.seen_at_stamp = {line}
+            return True
+        if stamp == self.stamp and line not in self.seen_at_stamp:
+            self.seen_at_stamp.add(line)
+            return True
+        return False
+
+    def since(self) -> float | None:
+        return parse_docker_time(self.stamp) if self.stamp else None
+
+
+def _lines(chunks: Iterator[bytes]) -> Iterator[str]:
+    """Whole lines from a stream of chunks (a TTY container's stream is raw)."""
+    rest = b""
+    for chunk in chunks:
+        rest += chunk
+        *whole, rest = rest.split(b"\n")
+        for raw in whole:
+            yield raw.decode("utf-8", "replace").rstrip("\r")
+    if rest:
+        yield rest.decode("utf-8", "replace").rstrip("\r")
+
+
+class DockerLogFollower:
+    """Follows dovecot-mailcow and postfix-mailcow through the Engine API."""
+
+    def __init__(
+        self,
+        runtime: DockerRuntime,
+        out: LogQueue,
+        *,
+        services: tuple[Service, ...] = ("dovecot", "postfix"),
+        since: float | None = None,
+        max_backoff: float = 10.0,
+    ) -> None:
+        self.runtime = runtime
+        self.out = out
+        self.services = services
+        self.max_backoff = max_backoff
+        self._since = since
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._wake = {s: threading.Event() for s in services}
+        self._resume = {s: _Resume() for s in services}
+        self._streams: dict[Service, Any] = {}
+
+    def start(self) -> None:
+        """Start one thread per service and one for the engine's events."""
+        for service in self.services:
+            t = threading.Thread(
+                target=self._follow, args=(service,), name=f"logs-{service}", daemon=True
+            )
+            t.start()
+            self._threads.append(t)
+        t = threading.Thread(target=self._events, name="docker-events", daemon=True)
+        t.start()
+        self._threads.append(t)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop following; closes the open log streams so the threads return."""
+        self._stop.set()
+        for event in self._wake.values():
+            event.set()
+        for stream in list(self._streams.values()):
+            with contextlib.suppress(Exception):  # closing a dead stream may fail any way
+                stream.close()
+        for t in self._threads:
+            t.join(timeout)
+
+    def last_stamp(self, service: Service) -> str:
+        """The Docker timestamp of the last line seen from a service."""
+        return self._resume[service].stamp
+
+    def _state(self, service: Service, state: str, detail: str = "") -> None:
+        self.out.put(FollowerState(service, state, detail))
+
+    def _follow(self, service: Service) -> None:
+        delay = 0.5
+        resume = self._resume[service]
+        last_state = ""
+        while not self._stop.is_set():
+            try:
+                container = self.runtime.container(service, refresh=True)
+                container.reload()
+                if container.status != "running":
+                    raise _NotRunning(f"{container.name} is {container.status}")
+                since = resume.since() or self._since
+                kwargs: dict[str, Any] = {"stream": True, "follow": True, "timestamps": True}
+                if since is not None:
+                    kwargs["since"] = since
+                stream = container.logs(**kwargs)
+                self._streams[service] = stream
+                self._state(service, "following", container.name)
+                last_state = "following"
+                delay = 0.5
+                for line in _lines(stream):
+                    if self._stop.is_set():
+                        break
+                    stamp, _, _text = line.partition(" ")
+                    if not resume.is_new(stamp, line):
+                        continue
+                    event = read_line(line)
+                    if not event.service:
+                        event.service = service
+                    self.out.put(event)
+                self._streams.pop(service, None)
+                if self._stop.is_set():
+                    break
+                # The stream ended: the container stopped or is being re-created.
+                self._state(service, "reconnecting", "log stream ended")
+                last_state = "reconnecting"
+            except (RuntimeFailure, _NotRunning) as exc:
+                if last_state != "missing":
+                    self._state(service, "missing", str(exc))
+                    last_state = "missing"
+            except Exception as exc:
+                if last_state != "reconnecting":
+                    self._state(service, "reconnecting", _one_line(exc))
+                    last_state = "reconnecting"
+                self.runtime.forget_client()
+            self._wake[service].wait(delay)
+            self._wake[service].clear()
+            delay = min(delay * 2, self.max_backoff)
+        self._state(service, "stopped")
+
+    def _events(self) -> None:
+        """Wake a follower as soon as its container starts again."""
+        from dsnwatch.runtime.docker import SERVICE_LABEL, compose_service
+
+        names = {compose_service(s): s for s in self.services}
+        while not self._stop.is_set():
+            try:
+                stream = self.runtime.client.events(
+                    decode=True,
+                    filters={"type": "container", "event": ["start", "restart"]},
+                )
+                self._streams["events"] = stream  # type: ignore[index]
+                for event in stream:
+                    if self._stop.is_set():
+                        break
+                    labels = event.get("Actor", {}).get("Attributes", {})
+                    service = names.get(str(labels.get(SERVICE_LABEL, "")))
+                    if service is not None:
+                        self._wake[service].set()
+            except Exception:
+                self.runtime.forget_client()
+            self._stop.wait(2.0)
+
+
+class _NotRunning(Exception):
+    pass
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:300]
+
+
+class FileLogFollower:
+    """Follows a host log file across rotation (rename or truncation)."""
+
+    def __init__(
+        self,
+        path: Path,
+        out: LogQueue,
+        *,
+        from_start: bool = False,
+        poll: float = 0.2,
+        reader: Callable[[str], LogEvent] = read_line,
+    ) -> None:
+        self.path = path
+        self.out = out
+        self.from_start = from_start
+        self.poll = poll
+        self.reader = reader
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name=f"file-{self.path.name}", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    @staticmethod
+    def _rewritten(handle: Any, head: bytes) -> bool:
+        return _rewritten_head(handle.fileno(), head)
+
+    def run(self) -> None:
+        """Read new lines until stopped; reopen the file when it is rotated."""
+        source = self.path.name
+        handle = None
+        inode = None
+        rest = b""
+        head = b""  # the file's first bytes: a different start means a new file
+        first = True
+        while not self._stop.is_set():
+            if handle is None:
+                try:
+                    handle = self.path.open("rb")
+                except OSError as exc:
+                    self.out.put(FollowerState(source, "missing", _one_line(exc)))
+                    self._stop.wait(1.0)
+                    continue
+                inode = os.fstat(handle.fileno()).st_ino
+                if first and not self.from_start:
+                    handle.seek(0, os.SEEK_END)
+                first = False
+                rest = b""
+                head = os.pread(handle.fileno(), _FINGERPRINT, 0)
+                self.out.put(FollowerState(source, "following", str(self.path)))
+            chunk = handle.read(1 << 16)
+            if chunk:
+                if len(head) < _FINGERPRINT:
+                    head = os.pread(handle.fileno(), _FINGERPRINT, 0)
+                rest += chunk
+                *whole, rest = rest.split(b"\n")
+                for raw in whole:
+                    self.out.put(self.reader(raw.decode("utf-8", "replace")))
+                continue
+            # Nothing new: has the file been rotated or truncated?
+            try:
+                now = os.stat(self.path)
+            except OSError:
+                now = None
+            if now is None or now.st_ino != inode:
+                handle.close()
+                handle = None
+                self.out.put(FollowerState(source, "reconnecting", "file rotated"))
+                continue
+            if now.st_size < handle.tell() or self._rewritten(handle, head):
+                # copytruncate: the same file, cut and perhaps already written again.
+                handle.seek(0)
+                rest = b""
+                head = b""
+                self.out.put(FollowerState(source, "reconnecting", "file truncated"))
+                continue
+            self._stop.wait(self.poll)
+        if handle is not None:
+            handle.close()
+        self.out.put(FollowerState(source, "stopped"))
+
+
+_FINGERPRINT = 256
+
+
+def _rewritten_head(fd: int, head: bytes) -> bool:
+    return bool(head) and os.pread(fd, len(head), 0) != head
+
+
+def now_rfc3339() -> str:
+    """The current time as Docker writes it, for comparisons in tests and the UI."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, step: float = 0.1) -> bool:
+    """Poll `predicate` until it is true or `timeout` passes."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()

@@ -1,0 +1,280 @@
+"""The mailbox watcher: the central mailbox over IMAP, into the reader and the store.
+
+It resumes by UIDVALIDITY and UID (a restart fetches only what is new), waits
+for new mail with IDLE (or polls where the server has none), and reconnects
+with backoff. Each message is fetched once, in batches, read by the DSN reader
+and stored; progress and connection state are reported through callbacks so
+that the console and the CLI show the same thing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from dsnwatch.dsn import read_report
+from dsnwatch.model import Report
+from dsnwatch.store import Store, Where
+
+TlsMode = Literal["ssl", "starttls", "plain"]
+
+# How much of one message to fetch at most: reports are small; a huge message is
+# a forwarded original whose tail the reader does not need.
+FETCH_LIMIT = 1_000_000
+BATCH = 200
+IDLE_RESTART = 25 * 60  # RFC 2177: re-issue IDLE well before 29 minutes
+
+
+class MailboxError(Exception):
+    """The mailbox cannot be used; one line saying what to do."""
+
+
+@dataclass(slots=True, frozen=True)
+class ImapSettings:
+    """How to reach the central mailbox."""
+
+    host: str
+    user: str
+    password: str
+    port: int = 993
+    tls: TlsMode = "ssl"
+    ca: str = ""  # a CA file to trust instead of the system's
+    folder: str = "INBOX"
+    verify: bool = True  # certificate and host name checks
+    timeout: float = 30.0
+
+    def __repr__(self) -> str:  # never show the password
+        return (
+            f"ImapSettings(host={self.host!r}, port={self.port}, user={self.user!r},"
+            f" tls={self.tls!r}, folder={self.folder!r})"
+        )
+
+
+@dataclass(slots=True, frozen=True)
+class Progress:
+    """Where a sync stands."""
+
+    done: int
+    total: int
+
+
+StateCallback = Callable[[str, str], None]  # (state, one-line detail)
+ReportCallback = Callable[[Where, Report], None]
+ProgressCallback = Callable[[Progress], None]
+
+
+def _ssl_context(settings: ImapSettings) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=settings.ca or None)
+    if not settings.verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def connect(settings: ImapSettings) -> Any:
+    """A logged-in IMAPClient; MailboxError with one line when that fails."""
+    from imapclient import IMAPClient
+    from imapclient.exceptions import IMAPClientError, LoginError
+
+    where = f"{settings.host}:{settings.port}"
+    try:
+        context = _ssl_context(settings)
+    except (OSError, ssl.SSLError) as exc:
+        raise MailboxError(f"cannot read the CA file {settings.ca}: {exc}") from None
+    try:
+        client = IMAPClient(
+            settings.host,
+            port=settings.port,
+            ssl=settings.tls == "ssl",
+            ssl_context=context,
+            timeout=settings.timeout,
+        )
+        if settings.tls == "starttls":
+            client.starttls(context)
+    except ssl.SSLCertVerificationError as exc:
+        raise MailboxError(
+            f"IMAP at {where}: certificate not trusted ({exc.verify_message}); set the CA file"
+        ) from None
+    except (OSError, ssl.SSLError, IMAPClientError) as exc:
+        raise MailboxError(f"cannot reach IMAP at {where}: {_one_line(exc)}") from None
+    try:
+        client.login(settings.user, settings.password)
+    except LoginError:
+        _quietly_close(client)
+        raise MailboxError(
+            f"IMAP login as {settings.user} at {where} failed: check the user and password"
+        ) from None
+    except (OSError, IMAPClientError) as exc:
+        _quietly_close(client)
+        raise MailboxError(f"IMAP login at {where} failed: {_one_line(exc)}") from None
+    return client
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _quietly_close(client: Any) -> None:
+    try:
+        client.logout()
+    except Exception:
+        with contextlib.suppress(Exception):
+            client.shutdown()
+
+
+class MailboxWatcher:
+    """Syncs the central mailbox into the store, then follows it."""
+
+    def __init__(
+        self,
+        settings: ImapSettings,
+        store: Store,
+        *,
+        on_report: ReportCallback | None = None,
+        on_state: StateCallback | None = None,
+        on_progress: ProgressCallback | None = None,
+        poll_seconds: float = 30.0,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.on_report = on_report
+        self.on_state = on_state
+        self.on_progress = on_progress
+        self.poll_seconds = poll_seconds
+        self._stop = threading.Event()
+        self._client: Any = None
+
+    # --- one-shot ----------------------------------------------------------
+
+    def sync_once(self) -> int:
+        """Connect, store every new message, disconnect; the number of messages read."""
+        client = connect(self.settings)
+        try:
+            return self._sync(client)
+        finally:
+            _quietly_close(client)
+
+    def _select(self, client: Any) -> int:
+        try:
+            info = client.select_folder(self.settings.folder, readonly=True)
+        except Exception as exc:
+            raise MailboxError(
+                f"cannot open folder {self.settings.folder!r}: {_one_line(exc)}"
+            ) from None
+        return int(info[b"UIDVALIDITY"])
+
+    def _sync(self, client: Any) -> int:
+        folder = self.settings.folder
+        uidvalidity = self._select(client)
+        state = self.store.sync_state(folder)
+        last = state[1] if state and state[0] == uidvalidity else 0
+        uids = [u for u in client.search(["UID", f"{last + 1}:*"]) if u > last]
+        uids.sort()
+        total = len(uids)
+        if total:
+            self._state("syncing", f"{total} new message(s) in {folder}")
+        done = 0
+        for batch in _batches(uids, BATCH):
+            fetched = client.fetch(batch, [f"BODY.PEEK[]<0.{FETCH_LIMIT}>"])
+            for uid in batch:
+                data = fetched.get(uid, {})
+                raw = data.get(b"BODY[]<0>") or data.get(b"BODY[]") or b""
+                where = Where(folder, uidvalidity, uid)
+                report = read_report(bytes(raw), source=f"imap:{folder}/{uidvalidity}/{uid}")
+                self.store.add_report(where, report)
+                if self.on_report is not None:
+                    self.on_report(where, report)
+            done += len(batch)
+            # The high-water mark moves only after a whole batch is stored.
+            self.store.set_sync_state(folder, uidvalidity, batch[-1])
+            if self.on_progress is not None:
+                self.on_progress(Progress(done, total))
+        if state is None or state[0] != uidvalidity:
+            self.store.set_sync_state(folder, uidvalidity, uids[-1] if uids else last)
+        return total
+
+    # --- following --------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ask `run` to return soon (safe from any thread)."""
+        self._stop.set()
+
+    def run(self) -> None:
+        """Sync, then wait for new mail until stopped; reconnects with backoff."""
+        delay = 1.0
+        while not self._stop.is_set():
+            try:
+                self._state("connecting", f"{self.settings.host}:{self.settings.port}")
+                client = connect(self.settings)
+                self._client = client
+                delay = 1.0
+                try:
+                    self._sync(client)
+                    self._follow(client)
+                finally:
+                    self._client = None
+                    _quietly_close(client)
+            except MailboxError as exc:
+                self._state("error", str(exc))
+                if "login" in str(exc) or "certificate" in str(exc):
+                    delay = max(delay, 30.0)  # a wrong password will not fix itself soon
+            except (TimeoutError, OSError, ssl.SSLError) as exc:
+                self._state("reconnecting", f"connection lost: {_one_line(exc)}")
+            except Exception as exc:
+                self._state("reconnecting", f"IMAP error: {_one_line(exc)}")
+            if self._stop.is_set():
+                break
+            self._state("reconnecting", f"retry in {delay:.0f}s")
+            self._stop.wait(delay)
+            delay = min(delay * 2, 60.0)
+        self._state("stopped", "")
+
+    def _follow(self, client: Any) -> None:
+        if client.has_capability("IDLE"):
+            self._idle(client)
+        else:
+            self._poll(client)
+
+    def _idle(self, client: Any) -> None:
+        while not self._stop.is_set():
+            self._state("idle", f"waiting for new mail in {self.settings.folder}")
+            client.idle()
+            started = time.monotonic()
+            news = False
+            try:
+                while not self._stop.is_set() and time.monotonic() - started < IDLE_RESTART:
+                    responses = client.idle_check(timeout=1.0)
+                    if any(_is_new_mail(r) for r in responses):
+                        news = True
+                        break
+            finally:
+                client.idle_done()
+            if news:
+                self._sync(client)
+
+    def _poll(self, client: Any) -> None:
+        while not self._stop.is_set():
+            self._state("polling", f"every {self.poll_seconds:g}s")
+            if self._stop.wait(self.poll_seconds):
+                return
+            client.noop()
+            self._sync(client)
+
+    def _state(self, state: str, detail: str) -> None:
+        if self.on_state is not None:
+            self.on_state(state, detail)
+
+
+def _is_new_mail(response: Any) -> bool:
+    return isinstance(response, tuple) and len(response) >= 2 and response[1] == b"EXISTS"
+
+
+def _batches(items: list[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

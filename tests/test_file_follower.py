@@ -1,0 +1,66 @@
+"""The host log follower reads every line once across rotation and truncation."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dsnwatch.logs.events import LogEvent
+from dsnwatch.logs.follow import FileLogFollower, FollowerState, LogQueue, wait_for
+
+LINE = "Dec  3 16:00:{n:02d} h postfix/qmgr[1]: ABCDEF{n:04d}: from=<>, size=1, nrcpt=1"
+
+
+def _collect(q: LogQueue, into: list[LogEvent], states: list[str]) -> None:
+    for item in q.drain():
+        if isinstance(item, FollowerState):
+            states.append(item.state)
+        else:
+            into.append(item)
+
+
+def test_rotation_by_rename_and_truncation_lose_nothing(tmp_path: Path) -> None:
+    log = tmp_path / "mail.log"
+    log.write_text("")
+    q = LogQueue()
+    follower = FileLogFollower(log, q, poll=0.02)
+    follower.start()
+    got: list[LogEvent] = []
+    states: list[str] = []
+    try:
+        assert wait_for(lambda: (_collect(q, got, states), "following" in states)[1], 5)
+        with log.open("a") as fh:
+            for n in range(5):
+                fh.write(LINE.format(n=n) + "\n")
+        assert wait_for(lambda: (_collect(q, got, states), len(got) >= 5)[1], 5)
+        # logrotate's default: rename, then a new file.
+        os.rename(log, tmp_path / "mail.log.1")
+        with (tmp_path / "mail.log.1").open("a") as fh:
+            fh.write(LINE.format(n=5) + "\n")  # written to the old file before the switch
+        log.write_text(LINE.format(n=6) + "\n")
+        assert wait_for(lambda: (_collect(q, got, states), len(got) >= 7)[1], 5)
+        # copytruncate: the file is cut and at once written again with a line of the
+        # same length, so only its changed first bytes tell the follower.
+        log.write_text(LINE.format(n=7) + "\n")
+        assert wait_for(lambda: (_collect(q, got, states), len(got) >= 8)[1], 5)
+        assert states.count("reconnecting") == 2
+    finally:
+        follower.stop()
+    ids = [e.queue_id for e in got]
+    assert ids == [f"ABCDEF{n:04d}" for n in range(8)]
+    assert all(e.kind == "postfix-queued" for e in got)
+
+
+def test_missing_file_is_reported_then_followed_when_it_appears(tmp_path: Path) -> None:
+    log = tmp_path / "later.log"
+    q = LogQueue()
+    follower = FileLogFollower(log, q, poll=0.02)
+    follower.start()
+    states: list[str] = []
+    got: list[LogEvent] = []
+    try:
+        assert wait_for(lambda: (_collect(q, got, states), "missing" in states)[1], 5)
+        log.write_text(LINE.format(n=1) + "\n")
+        assert wait_for(lambda: (_collect(q, got, states), "following" in states)[1], 5)
+    finally:
+        follower.stop()

@@ -1,0 +1,96 @@
+"""The SQLite timeline: idempotent report storage, sync state, filters, export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from conftest import fixture_bytes
+
+from dsnwatch.dsn import read_report
+from dsnwatch.logs.correlator import Alert
+from dsnwatch.logs.readers import read_line
+from dsnwatch.store import Store, StoreError, Where
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(tmp_path / "dsnwatch.sqlite")
+
+
+def test_same_message_is_stored_once(store: Store) -> None:
+    report = read_report(fixture_bytes("postfix-userunknown.eml"))
+    where = Where("INBOX", 7, 1)
+    assert store.add_report(where, report, now=100.0) == 1
+    assert store.add_report(where, report, now=101.0) == 0
+    assert store.count_messages() == 1
+    [row] = store.reports()
+    assert row["recipient"] == "nobody@remote.test"
+    assert row["reason"] == "userunknown"
+    assert row["hard_bounce"] == 1
+    assert row["queue_id"] == "AB12CD34"
+
+
+def test_new_uidvalidity_is_a_new_message(store: Store) -> None:
+    report = read_report(fixture_bytes("qmail-freetext.eml"))
+    store.add_report(Where("INBOX", 7, 1), report)
+    store.add_report(Where("INBOX", 8, 1), report)
+    assert store.count_messages() == 2
+
+
+def test_non_reports_are_remembered_without_rows(store: Store) -> None:
+    report = read_report(fixture_bytes("plain-mail.eml"))
+    assert store.add_report(Where("INBOX", 1, 5), report) == 0
+    assert store.has_message(Where("INBOX", 1, 5))
+    assert store.reports() == []
+
+
+def test_filters(store: Store) -> None:
+    store.add_report(Where("INBOX", 1, 1), read_report(fixture_bytes("postfix-userunknown.eml")))
+    store.add_report(Where("INBOX", 1, 2), read_report(fixture_bytes("global-dsn-utf8.eml")))
+    assert [r["reason"] for r in store.reports(hard_only=True)] == ["userunknown"]
+    assert [r["reason"] for r in store.reports(reason="mailboxfull")] == ["mailboxfull"]
+    assert [r["recipient_domain"] for r in store.reports(domain="REMOTE.test")] == ["remote.test"]
+
+
+def test_sync_state_round_trip(store: Store) -> None:
+    assert store.sync_state("INBOX") is None
+    store.set_sync_state("INBOX", 42, 10)
+    store.set_sync_state("INBOX", 42, 11)
+    assert store.sync_state("INBOX") == (42, 11)
+
+
+def test_export_csv_and_json(store: Store) -> None:
+    store.add_report(Where("INBOX", 1, 1), read_report(fixture_bytes("postfix-userunknown.eml")))
+    store.add_events(
+        [read_line("Dec  3 16:00:00 h postfix/qmgr[1]: ABCDEF123: from=<>, size=1, nrcpt=1")]
+    )
+    store.add_alert(Alert("redirect-loop", "loop at x"))
+    store.add_test_run("local", "tok", 1.0, 2.0, True, "passed", [{"stage": "sent"}])
+    rows = list(csv.DictReader(io.StringIO("".join(store.export("csv")))))
+    assert [r["recipient"] for r in rows] == ["nobody@remote.test"]
+    tables = [json.loads(line)["table"] for line in store.export("json")]
+    assert tables == ["reports", "events", "alerts", "test_runs"]
+    with pytest.raises(ValueError, match="csv or json"):
+        list(store.export("xml"))
+
+
+def test_store_survives_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "a.sqlite"
+    first = Store(path)
+    first.add_report(Where("INBOX", 1, 1), read_report(fixture_bytes("qmail-freetext.eml")))
+    first.close()
+    again = Store(path)
+    assert again.count_messages() == 1
+
+
+def test_unwritable_place_gives_a_one_line_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StoreError) as info:
+        Store(blocker / "sub" / "db.sqlite")
+    assert "\n" not in str(info.value)
+    assert "cannot open the store" in str(info.value)
