@@ -253,13 +253,12 @@ class Lab:
         }
 
     def write_config(self) -> None:
-        """Lay out stock configuration; extra.cf and extra.conf are kept if present."""
+        """Lay out stock configuration (a lab that is (re)created starts as a stock mailcow)."""
         values = self._values()
         dirs = self._conf_dirs()
         for path in dirs.values():
             path.mkdir(parents=True, exist_ok=True)
         templates = resources.files("dsnwatch.lab") / "files" / "conf"
-        keep = {"extra.cf", "extra.conf"}
         for group, target in (
             ("postfix", "postfix"),
             ("dovecot", "dovecot"),
@@ -268,8 +267,6 @@ class Lab:
         ):
             for item in (templates / group).iterdir():
                 dest = dirs[target] / item.name
-                if item.name in keep and dest.exists():
-                    continue
                 dest.write_text(_render(item.read_text(encoding="utf-8"), values), encoding="utf-8")
         s = self.settings
         (dirs["postfix"] / "lab_mailboxes").write_text(
