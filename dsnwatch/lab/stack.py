@@ -71,7 +71,13 @@ SERVICES: tuple[Service, ...] = (
         "dovecot",
         PROJECT,
         "dovecot-mailcow",
-        (("imap", "imap"), ("imaps", "tls"), ("lmtp", "smtp"), ("auth", "tcp")),
+        (
+            ("imap", "imap"),
+            ("imaps", "tls"),
+            ("lmtp", "smtp"),
+            ("auth", "tcp"),
+            ("managesieve", "tcp"),
+        ),
         tty=True,
     ),
     Service(
