@@ -184,8 +184,10 @@ def parse(
 
 
 from dsnwatch.install.cli import register as _register_install  # noqa: E402
+from dsnwatch.lab.cli import app as _lab_app  # noqa: E402
 
 _register_install(app)
+app.add_typer(_lab_app, name="lab")
 
 
 def main() -> None:
