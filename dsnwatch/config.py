@@ -162,13 +162,15 @@ def default_store_path() -> Path:
 
 def lab_config_paths() -> list[Path]:
     """Where `dsnwatch lab up` writes the lab's connection settings."""
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    paths = [Path(base) / "dsnwatch" / "lab.toml"]
+    # The lab this checkout runs comes before the one a user config points at.
+    paths: list[Path] = []
     if env := os.environ.get("DSNWATCH_LAB_DIR"):
-        paths.insert(0, Path(env) / "lab.toml")
+        paths.append(Path(env) / "lab.toml")
     checkout = Path(__file__).resolve().parents[1]
     if (checkout / "pyproject.toml").is_file():
         paths.append(checkout / ".lab" / "lab.toml")
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    paths.append(Path(base) / "dsnwatch" / "lab.toml")
     return paths
 
 
