@@ -50,11 +50,13 @@ def run_tail(
     since: str | None,
     service: str | None,
     files: list[str],
+    journal: bool = False,
     duration: float | None = None,
 ) -> int:
     """Follow the logs, print typed events and alerts; store both in the timeline."""
     from dsnwatch.logs.correlator import Correlator
     from dsnwatch.logs.follow import (
+        CommandLogFollower,
         DockerLogFollower,
         FileLogFollower,
         FollowerState,
@@ -70,6 +72,8 @@ def run_tail(
     if files:
         for name in files:
             followers.append(FileLogFollower(Path(name), queue, from_start=since is not None))
+    elif journal or cfg.runtime == "host":
+        followers.append(CommandLogFollower.journal(queue))
     else:
         runtime = DockerRuntime(cfg.compose_project, base_url=cfg.docker_host)
         services: tuple[Any, ...] = (

@@ -16,13 +16,14 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from dsnwatch.logs.events import LogEvent
 from dsnwatch.logs.readers import read_line
@@ -336,6 +337,64 @@ _FINGERPRINT = 256
 
 def _rewritten_head(fd: int, head: bytes) -> bool:
     return bool(head) and os.pread(fd, len(head), 0) != head
+
+
+class CommandLogFollower:
+    """Follows the output of a command, line by line: `journalctl -f` on a systemd host."""
+
+    def __init__(self, argv: list[str], out: LogQueue, *, source: str = "journal") -> None:
+        self.argv = argv
+        self.out = out
+        self.source = source
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    @classmethod
+    def journal(cls, out: LogQueue, units: tuple[str, ...] = ("postfix", "dovecot")) -> Self:
+        """journalctl following the mail units, in the classic syslog line format."""
+        argv = ["journalctl", "--follow", "--lines=0", "--output=short"]
+        for unit in units:
+            argv += ["--unit", f"{unit}*"]
+        return cls(argv, out)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name=f"cmd-{self.source}", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def run(self) -> None:
+        """Run the command until it ends or `stop` is called; restart it with backoff."""
+        delay = 1.0
+        while not self._stop.is_set():
+            try:
+                self._proc = subprocess.Popen(
+                    self.argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+                )
+            except OSError as exc:
+                self.out.put(
+                    FollowerState(self.source, "missing", f"{self.argv[0]}: {exc.strerror}")
+                )
+                self._stop.wait(delay)
+                delay = min(delay * 2, 30.0)
+                continue
+            self.out.put(FollowerState(self.source, "following", " ".join(self.argv)))
+            assert self._proc.stdout is not None
+            for raw in self._proc.stdout:
+                self.out.put(read_line(raw.decode("utf-8", "replace")))
+            code = self._proc.wait()
+            if self._stop.is_set():
+                break
+            self.out.put(FollowerState(self.source, "reconnecting", f"exited with {code}"))
+            self._stop.wait(delay)
+            delay = min(delay * 2, 30.0)
+        self.out.put(FollowerState(self.source, "stopped"))
 
 
 def now_rfc3339() -> str:
