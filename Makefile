@@ -25,8 +25,8 @@ lint: install ## ruff, formatting and types
 accuracy: install ## score the DSN reader on the corpus
 	$(BIN)/python -m dsnwatch.dsn.score $(CORPUS)
 
-bench: install ## messages per second, with Sisimai beside it when installed
-	$(BIN)/python -m dsnwatch.dsn.bench $(CORPUS)
+bench: install ## every benchmark with its peers (lab figures need `make lab`); writes docs/benchmarks.md
+	$(BIN)/python -m dsnwatch.bench --corpus $(CORPUS)
 
 engine: install ## a Docker engine for the lab: a private dockerd if none answers (root only)
 	@$(BIN)/dsnwatch lab engine start --if-needed || [ "$$(id -u)" != 0 ]
