@@ -49,6 +49,8 @@ class Stage:
 class TestSpec:
     """One test as sent: who to, with which token, through which route."""
 
+    __test__ = False  # not a pytest class, whatever its name
+
     kind: str
     token: str
     sender: str
@@ -68,6 +70,8 @@ class TestSpec:
 @dataclass(slots=True)
 class TestResult:
     """A test's outcome: every stage, and the first that failed with its likely cause."""
+
+    __test__ = False
 
     spec: TestSpec
     stages: list[Stage] = field(default_factory=list)

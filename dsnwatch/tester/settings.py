@@ -47,6 +47,8 @@ class SesSmtp:
 class TesterSettings:
     """What the launcher needs beyond the core configuration."""
 
+    __test__ = False  # not a pytest class, whatever its name
+
     remote_target: str = ""
     sender: str = ""
     local_domain: str = "dsnwatch-test.invalid"
