@@ -194,6 +194,10 @@ from dsnwatch.install.cli import register as _register_install  # noqa: E402
 from dsnwatch.lab.cli import app as _lab_app  # noqa: E402
 
 _register_install(app)
+
+from dsnwatch.tester.cli import register as _register_tester  # noqa: E402
+
+_register_tester(app)
 app.add_typer(_lab_app, name="lab")
 
 

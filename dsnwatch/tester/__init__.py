@@ -6,20 +6,4 @@ stage by stage through a callback, so the command line and the console show the
 same thing. Nothing here imports a user interface.
 """
 
-from dsnwatch.tester.model import KINDS, Stage, TestResult, TestSpec
-from dsnwatch.tester.run import TestError, run_tests
-from dsnwatch.tester.settings import TesterSettings, tester_settings
-from dsnwatch.tester.targets import TargetRefused, check_target
-
-__all__ = [
-    "KINDS",
-    "Stage",
-    "TargetRefused",
-    "TestError",
-    "TestResult",
-    "TestSpec",
-    "TesterSettings",
-    "check_target",
-    "run_tests",
-    "tester_settings",
-]
+# Submodules are imported where they are used: `dsnwatch --help` must not load the reader.

@@ -22,8 +22,8 @@ from dsnwatch.config import Config, load_config
 from dsnwatch.install import carry_out, prepare_install, prepare_uninstall
 from dsnwatch.install.apply import apply_plan
 from dsnwatch.runtime.docker import DockerRuntime
-from dsnwatch.tester import TestError, run_tests
 from dsnwatch.tester.cli import format_result, register
+from dsnwatch.tester.run import TestError, run_tests
 
 pytestmark = pytest.mark.lab
 
