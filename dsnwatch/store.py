@@ -178,22 +178,28 @@ class Store:
 
     def add_report(self, where: Where, report: Report, now: float | None = None) -> int:
         """Store one read message; returns how many recipient rows were new."""
+        return self.add_reports([(where, report)], now)
+
+    def add_reports(self, items: list[tuple[Where, Report]], now: float | None = None) -> int:
+        """Store read messages in one transaction; returns how many recipient rows were new."""
         stamp = time.time() if now is None else now
+        placeholders = ", ".join("?" for _ in _REPORT_COLUMNS)
+        insert = (
+            f"INSERT OR IGNORE INTO reports ({', '.join(_REPORT_COLUMNS)}) VALUES ({placeholders})"
+        )
+        added = 0
         with self._db:
-            cur = self._db.execute(
-                "INSERT OR IGNORE INTO messages VALUES (?, ?, ?, ?, ?, ?)",
-                (where.mailbox, where.uidvalidity, where.uid, stamp, report.kind, report.error),
-            )
-            if cur.rowcount == 0:
-                return 0
-            rows = [self._report_row(where, report, r, stamp) for r in report.reports]
-            placeholders = ", ".join("?" for _ in _REPORT_COLUMNS)
-            self._db.executemany(
-                f"INSERT OR IGNORE INTO reports ({', '.join(_REPORT_COLUMNS)})"
-                f" VALUES ({placeholders})",
-                rows,
-            )
-        return len(rows)
+            for where, report in items:
+                cur = self._db.execute(
+                    "INSERT OR IGNORE INTO messages VALUES (?, ?, ?, ?, ?, ?)",
+                    (where.mailbox, where.uidvalidity, where.uid, stamp, report.kind, report.error),
+                )
+                if cur.rowcount == 0:
+                    continue  # read before: stored once, whatever happens
+                rows = [self._report_row(where, report, r, stamp) for r in report.reports]
+                self._db.executemany(insert, rows)
+                added += len(rows)
+        return added
 
     @staticmethod
     def _report_row(where: Where, report: Report, entry: Any, stamp: float) -> tuple[Any, ...]:
