@@ -308,3 +308,39 @@ def test_ses_suppressed_and_delivery_and_complaint_notifications() -> None:
     report = read_report(_SES_HEAD + complaint)
     assert report.kind == "complaint"
     assert [(r.reason, r.feedback_type) for r in report.reports] == [("feedback", "abuse")]
+
+
+_HEADERISH = st.lists(
+    st.sampled_from(
+        [
+            "Subject: hi",
+            "From: a@example.org",
+            "From someone Mon Jan 1",
+            "X-Folded: one",
+            "  two",
+            "\tthree",
+            ": no name",
+            "no colon here",
+            "",
+            "Content-Type: text/plain",
+            "X-Empty:",
+            "Bad Name: value",
+        ]
+    ),
+    max_size=8,
+).map(lambda lines: "\n".join(lines))
+
+
+@settings(max_examples=300, deadline=None)
+@given(head=_HEADERISH, body=st.text(alphabet="ab:\n \t", max_size=30))
+def test_header_block_reads_like_the_standard_parser(head: str, body: str) -> None:
+    from email.parser import Parser
+
+    from dsnwatch.dsn.mime import _parse_head
+
+    text = head + "\n" + body
+    ours, rest = _parse_head(text)
+    theirs = Parser(policy=POLICY).parsestr(text, headersonly=True)
+    assert ours.items() == theirs.items()
+    assert ours.get_unixfrom() == theirs.get_unixfrom()
+    assert rest == theirs.get_payload()
