@@ -18,14 +18,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from dsnwatch.dsn import read_report
+from dsnwatch.imapfetch import fetch_for_reader
 from dsnwatch.model import Report
 from dsnwatch.store import Store, Where
 
 TlsMode = Literal["ssl", "starttls", "plain"]
 
-# How much of one message to fetch at most: reports are small; a huge message is
-# a forwarded original whose tail the reader does not need.
-FETCH_LIMIT = 1_000_000
 BATCH = 200
 IDLE_RESTART = 25 * 60  # RFC 2177: re-issue IDLE well before 29 minutes
 
@@ -181,15 +179,12 @@ class MailboxWatcher:
             self._state("syncing", f"{total} new message(s) in {folder}")
         done = 0
         for batch in _batches(uids, BATCH):
-            fetched = client.fetch(batch, [f"BODY.PEEK[]<0.{FETCH_LIMIT}>"])
+            fetched = fetch_for_reader(client, batch)
             items: list[tuple[Where, Report]] = []
             for uid in batch:
-                data = fetched.get(uid, {})
-                raw = data.get(b"BODY[]<0>") or data.get(b"BODY[]") or b""
                 where = Where(folder, uidvalidity, uid)
-                items.append(
-                    (where, read_report(bytes(raw), source=f"imap:{folder}/{uidvalidity}/{uid}"))
-                )
+                source = f"imap:{folder}/{uidvalidity}/{uid}"
+                items.append((where, read_report(fetched.get(uid, b""), source=source)))
             # One transaction per batch; the high-water mark moves only once it is stored.
             self.store.add_reports(items)
             self.store.set_sync_state(folder, uidvalidity, batch[-1])

@@ -123,6 +123,19 @@ def test_restart_of_dovecot_loses_and_repeats_nothing(
     assert follow.last_stamp("dovecot") == truth[-1].partition(" ")[0]
 
 
+@pytest.fixture(autouse=True)
+def _drop_test_folders(lab: Lab) -> Iterator[None]:
+    """Leave the central mailbox as it was: remove the folders a test made."""
+    yield
+    client = imap_login(lab, "dsn-monitor")
+    try:
+        for _flags, _sep, name in client.list_folders():
+            if name.startswith(("Sync", "Idle", "Restart", "Big")) and name[-17:-16] == "t":
+                client.delete_folder(name)
+    finally:
+        client.logout()
+
+
 def _append_reports(lab: Lab, folder: str, count: int) -> None:
     data = (FIXTURES / "postfix-userunknown.eml").read_bytes()
     client = imap_login(lab, "dsn-monitor")
@@ -251,3 +264,41 @@ def test_untrusted_certificate_is_refused_by_default(cfg: Config) -> None:
     )
     with pytest.raises(MailboxError, match="certificate not trusted"):
         connect(untrusted)
+
+
+def test_a_bounce_with_a_large_attachment_is_read_from_its_parts(lab: Lab, cfg: Config) -> None:
+    from dsnwatch.imapfetch import fetch_for_reader
+
+    folder = f"Big{new_token()}"
+    bounce = (FIXTURES / "postfix-userunknown.eml").read_bytes()
+    # The original, returned whole, with a 3 MB attachment after the report parts.
+    attachment = (
+        b"--AB12CD34.1700000000/mail.lab.test\n"
+        b"Content-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n"
+        + b"QUJD" * 19 * 10_000 * 4 // 4
+        + b"\n"
+    )
+    big = bounce.replace(
+        b"--AB12CD34.1700000000/mail.lab.test--",
+        attachment + b"--AB12CD34.1700000000/mail.lab.test--",
+    )
+    assert len(big) > 700_000
+    client = imap_login(lab, "dsn-monitor")
+    try:
+        client.create_folder(folder)
+        client.append(folder, big)
+        client.select_folder(folder, readonly=True)
+        [uid] = client.search(["ALL"])
+        fetched = fetch_for_reader(client, [uid])[uid]
+    finally:
+        client.logout()
+    assert len(fetched) < 20_000, "the attachment was downloaded"
+    store = Store(cfg.store)
+    assert MailboxWatcher(_settings(cfg, folder), store).sync_once() == 1
+    [row] = store.reports()
+    assert (row["recipient"], row["reason"], row["status"]) == (
+        "nobody@remote.test",
+        "userunknown",
+        "5.1.1",
+    )
+    assert row["original_message_id"] == "<token-1234@lab.test>"
