@@ -275,7 +275,7 @@ def test_a_bounce_with_a_large_attachment_is_read_from_its_parts(lab: Lab, cfg: 
     attachment = (
         b"--AB12CD34.1700000000/mail.lab.test\n"
         b"Content-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n"
-        + b"QUJD" * 19 * 10_000 * 4 // 4
+        + (b"QUJD" * 19 + b"\n") * 10_000
         + b"\n"
     )
     big = bounce.replace(
