@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CORPUS ?= ../shared/dsn-corpus
 
-.PHONY: install test lint accuracy bench clean engine lab lab-down lab-status lab-test
+.PHONY: install test lint accuracy bench fuzz clean engine lab lab-down lab-status lab-test
 
 $(BIN)/dsnwatch: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ accuracy: install ## score the DSN reader on the corpus
 
 bench: install ## every benchmark with its peers (lab figures need `make lab`); writes docs/benchmarks.md
 	$(BIN)/python -m dsnwatch.bench --corpus $(CORPUS)
+
+fuzz: install ## the long fuzz campaign: 100,000 cases on the DSN reader and the log readers
+	DSNWATCH_FUZZ_EXAMPLES=100000 DSNWATCH_CORPUS=$(CORPUS) $(BIN)/pytest -q tests/test_fuzz.py \
+		-k "never_raise" -p no:cacheprovider --hypothesis-show-statistics
 
 engine: install ## a Docker engine for the lab: a private dockerd if none answers (root only)
 	@$(BIN)/dsnwatch lab engine start --if-needed || [ "$$(id -u)" != 0 ]

@@ -121,3 +121,52 @@ def test_long_lines_and_many_addresses_stay_fast() -> None:
     start = time.perf_counter()
     _read(data, "long")
     assert time.perf_counter() - start < 10
+
+
+LOG_SEEDS = [
+    "Dec  3 16:00:09 a3865add0dfb dovecot: lmtp(carol@example.org)<24497><AEoiGwmSEWuxXwAAg+zDdQ>:"
+    " sieve: msgid=<20240101000000.T3@mx.example.org>: redirect action: forwarded to"
+    " <dsn-monitor@example.org>",
+    "Dec 03 16:00:56 lmtp(gina@example.org)<25501><iJGXDTiSEWudYwAAg+zDdQ>: Error: sieve:"
+    " msgid=<a@b>: fileinto action: failed to store into mailbox 'X': Mailbox doesn't exist: X",
+    "2026-12-03T16:00:09.123456789Z Jan 23 22:11:07 050ddf1649f8 postfix/smtp[706]: 890EB3023EB:"
+    " to=<nobody@remote.test>, relay=mx.remote.test[127.0.0.1]:2525, dsn=5.1.1, status=bounced"
+    " (host mx.remote.test[127.0.0.1] said: 550 5.1.1 unknown (in reply to RCPT TO command))",
+    "Dec  3 16:00:00 a3865add0dfb postfix/bounce[99]: C211317895A: sender non-delivery"
+    " notification: CAE0417895E",
+]
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(
+    seed=st.sampled_from(LOG_SEEDS),
+    cut=st.integers(min_value=0, max_value=400),
+    junk=st.text(max_size=60),
+    at=st.integers(min_value=0, max_value=400),
+)
+def test_mutated_log_lines_never_raise(seed: str, cut: int, junk: str, at: int) -> None:
+    from dsnwatch.logs.correlator import Correlator
+    from dsnwatch.logs.readers import read_line
+
+    line = (seed[:at] + junk + seed[at:])[: max(cut, 1) * 3]
+    event = read_line(line)
+    assert event.raw == line.rstrip("\r\n")
+    Correlator("dsn-monitor@example.org").feed(event)
+
+
+def test_log_reader_time_is_linear_in_line_length() -> None:
+    from dsnwatch.logs.readers import read_line
+
+    def best(line: str) -> float:
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            read_line(line)
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    head = "Dec  3 16:00:00 host dovecot: lmtp(a@b)<1><s>: sieve: msgid=<x@y>: "
+    small = head + "stored mail into mailbox 'INBOX' " + "x" * 10_000
+    large = head + "stored mail into mailbox 'INBOX' " + "x" * 1_000_000
+    ratio = best(large) / max(best(small), 1e-6)
+    assert ratio < 100 * 3, ratio
