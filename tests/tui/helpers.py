@@ -31,7 +31,17 @@ async def until(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float
 
 async def settle(pilot: Pilot[Any], app: DsnwatchApp) -> None:
     """Wait until the recorded log lines and reports are on screen."""
-    await until(pilot, lambda: app.log_view.buffered >= 13 and len(app.dsn_pane.rows) >= 5)
+    health = app.header.health
+    await until(
+        pilot,
+        lambda: (
+            app.log_view.buffered >= 13
+            and len(app.dsn_pane.rows) >= 5
+            and health.imap in ("idle", "off")
+            and health.pipeline != "checking"
+            and not app._reports_dirty
+        ),
+    )
     await asyncio.sleep(0.05)
     await pilot.pause()
 

@@ -41,7 +41,7 @@ def stages_content(updates: dict[tuple[str, str], StageUpdate]) -> Content:
                 (f"[{mark}] ", style),
                 (seconds, "$text-muted"),
                 (f"{plain(update.test, 12):<10}", "$text-muted"),
-                (plain(update.stage, 40), "bold"),
+                (f"{plain(update.stage, 28):<28}", "bold"),
                 "  ",
                 plain(update.detail, 300),
             )

@@ -204,7 +204,8 @@ class DsnPane(Vertical):
         self.shown = shown
         table = self.table
         cursor_key = None
-        if table.row_count and 0 <= table.cursor_row < table.row_count:
+        # On the top row the cursor follows the newest report; elsewhere it stays on its report.
+        if table.row_count and 0 < table.cursor_row < table.row_count:
             cursor_key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         palette = self._palette or Palette(self.app.theme_variables)
         self._palette = palette

@@ -494,9 +494,8 @@ class LogView(ScrollView, can_focus=True):
         if located is None:
             if y == 0 and not self._rows() and self.placeholder:
                 text = Text(plain(self.placeholder), style=self.palette.muted, end="")
-                return Strip(text.render(self.app.console), text.cell_len).crop_extend(
-                    0, width, base
-                )
+                strip = Strip(text.render(self.app.console), text.cell_len)
+                return strip.crop_extend(0, width, base).apply_style(base)
             return Strip.blank(width, base)
         index, sub = located
         strips = self._render_event(self._id_at(index))
