@@ -1,10 +1,10 @@
-# dsnwatch: make install | test | lint | accuracy | bench
+# dsnwatch: make install | test | lint | accuracy | bench | lab | lab-down
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 CORPUS ?= ../shared/dsn-corpus
 
-.PHONY: install test lint accuracy bench clean
+.PHONY: install test lint accuracy bench clean engine lab lab-down lab-status lab-test
 
 $(BIN)/dsnwatch: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,7 @@ $(BIN)/dsnwatch: pyproject.toml
 
 install: $(BIN)/dsnwatch ## a .venv with the project and its dev extras
 
-test: install ## every test, the lab included
+test: install engine ## every test, the lab included
 	DSNWATCH_CORPUS=$(CORPUS) $(BIN)/pytest -q
 
 lint: install ## ruff, formatting and types
@@ -25,8 +25,23 @@ lint: install ## ruff, formatting and types
 accuracy: install ## score the DSN reader on the corpus
 	$(BIN)/python -m dsnwatch.dsn.score $(CORPUS)
 
-bench: install ## messages per second, with Sisimai beside it when installed
-	$(BIN)/python -m dsnwatch.dsn.bench $(CORPUS)
+bench: install ## every benchmark with its peers (lab figures need `make lab`); writes docs/benchmarks.md
+	$(BIN)/python -m dsnwatch.bench --corpus $(CORPUS)
+
+engine: install ## a Docker engine for the lab: a private dockerd if none answers (root only)
+	@$(BIN)/dsnwatch lab engine start --if-needed || [ "$$(id -u)" != 0 ]
+
+lab: install engine ## build (once) and start the lab; writes .lab/lab.toml
+	$(BIN)/dsnwatch lab up
+
+lab-down: install ## remove the lab's containers (the image and mailboxes stay)
+	$(BIN)/dsnwatch lab down
+
+lab-status: install ## each lab service's health
+	$(BIN)/dsnwatch lab status
+
+lab-test: install engine ## the lab tests only
+	$(BIN)/pytest -q tests/lab
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -86,6 +86,9 @@ def tail(
         list[str] | None,
         typer.Option("--file", help="Follow a host log file instead of the containers."),
     ] = None,
+    journal: Annotated[
+        bool, typer.Option("--journal", help="Follow journalctl (a systemd host).")
+    ] = False,
 ) -> None:
     """Follow the Dovecot and Postfix logs and print typed events and alerts.
 
@@ -94,7 +97,11 @@ def tail(
     from dsnwatch.live_cmd import run_tail
 
     cfg = _settings(ctx)
-    _run(lambda: run_tail(cfg, json_out=json_out, since=since, service=service, files=file or []))
+    _run(
+        lambda: run_tail(
+            cfg, json_out=json_out, since=since, service=service, files=file or [], journal=journal
+        )
+    )
 
 
 @app.command("list")
@@ -184,8 +191,14 @@ def parse(
 
 
 from dsnwatch.install.cli import register as _register_install  # noqa: E402
+from dsnwatch.lab.cli import app as _lab_app  # noqa: E402
 
 _register_install(app)
+
+from dsnwatch.tester.cli import register as _register_tester  # noqa: E402
+
+_register_tester(app)
+app.add_typer(_lab_app, name="lab")
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ Looked up in this order: the path given on the command line, `$DSNWATCH_CONFIG`,
     identities = ["example.org"]       # checked by doctor; install needs --ses-identity
 
     store = "~/.local/share/dsnwatch/dsnwatch.sqlite"   # the audit timeline
+    retention = "365d"                 # how long it keeps rows; "" keeps them forever
 
     [imap]                             # the central mailbox
     host = "mail.example.org"
@@ -53,6 +54,7 @@ and both by command-line flags.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import tomllib
 from dataclasses import dataclass, field
@@ -111,8 +113,14 @@ class Config:
     smtp_password: str = field(default="", repr=False)
     smtp_ca: str = ""
     remote_target: str = ""  # the domain remote test bounces go to
+    retention: str = "365d"  # how long the timeline keeps rows; "" keeps them forever
     source: str = "defaults"  # which file the settings came from
     host: HostPaths = field(default_factory=HostPaths)
+
+    @property
+    def retention_seconds(self) -> float:
+        """The retention in seconds; 0 keeps everything."""
+        return parse_duration(self.retention) if self.retention.strip() else 0.0
 
     def imap_settings(self) -> ImapSettings:
         """How to reach the central mailbox, or ConfigError saying what is missing."""
@@ -154,6 +162,18 @@ class Config:
         return out
 
 
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in `30s`, `10m`, `2h`, `7d`, `1w` (a bare number is seconds)."""
+    m = _DURATION.match(text)
+    if m is None:
+        raise ConfigError(f"{text!r} is not a duration: use e.g. 30s, 10m, 2h, 7d")
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
 def default_store_path() -> Path:
     """`$XDG_DATA_HOME/dsnwatch/dsnwatch.sqlite`."""
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
@@ -162,13 +182,15 @@ def default_store_path() -> Path:
 
 def lab_config_paths() -> list[Path]:
     """Where `dsnwatch lab up` writes the lab's connection settings."""
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    paths = [Path(base) / "dsnwatch" / "lab.toml"]
+    # The lab this checkout runs comes before the one a user config points at.
+    paths: list[Path] = []
     if env := os.environ.get("DSNWATCH_LAB_DIR"):
-        paths.insert(0, Path(env) / "lab.toml")
+        paths.append(Path(env) / "lab.toml")
     checkout = Path(__file__).resolve().parents[1]
     if (checkout / "pyproject.toml").is_file():
         paths.append(checkout / ".lab" / "lab.toml")
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    paths.append(Path(base) / "dsnwatch" / "lab.toml")
     return paths
 
 
@@ -385,6 +407,9 @@ def config_from_dict(data: dict[str, Any], source: str = "config") -> Config:
     cfg.smtp_ca = str(smtp.get("ca", ""))
     tests = _table(data, "tests", source)
     cfg.remote_target = str(tests.get("remote_target", ""))
+    if "retention" in data:
+        cfg.retention = str(data["retention"])
+        parse_duration(cfg.retention or "0")
     if "store" in data:
         cfg.store = str(Path(str(data["store"])).expanduser())
     cfg.source = source

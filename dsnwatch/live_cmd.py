@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dsnwatch.config import Config, ConfigError, load_config
+from dsnwatch.config import parse_duration as config_duration
 from dsnwatch.text import clean
 
 if TYPE_CHECKING:
     from dsnwatch.logs.correlator import Alert
     from dsnwatch.logs.events import LogEvent
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
-_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 class UsageError(ValueError):
@@ -25,11 +22,11 @@ class UsageError(ValueError):
 
 
 def parse_duration(text: str) -> float:
-    """Seconds in `30s`, `10m`, `2h`, `7d`, `1w` (a bare number is seconds)."""
-    m = _DURATION.match(text)
-    if m is None:
-        raise UsageError(f"{text!r} is not a duration: use e.g. 30s, 10m, 2h, 7d")
-    return float(m.group(1)) * _UNITS[m.group(2)]
+    """Seconds in `30s`, `10m`, `2h`, `7d`, `1w`; UsageError otherwise."""
+    try:
+        return config_duration(text)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def load(config: str | None, lab: bool) -> Config:
@@ -50,11 +47,13 @@ def run_tail(
     since: str | None,
     service: str | None,
     files: list[str],
+    journal: bool = False,
     duration: float | None = None,
 ) -> int:
     """Follow the logs, print typed events and alerts; store both in the timeline."""
     from dsnwatch.logs.correlator import Correlator
     from dsnwatch.logs.follow import (
+        CommandLogFollower,
         DockerLogFollower,
         FileLogFollower,
         FollowerState,
@@ -70,6 +69,8 @@ def run_tail(
     if files:
         for name in files:
             followers.append(FileLogFollower(Path(name), queue, from_start=since is not None))
+    elif journal or cfg.runtime == "host":
+        followers.append(CommandLogFollower.journal(queue))
     else:
         runtime = DockerRuntime(cfg.compose_project, base_url=cfg.docker_host)
         services: tuple[Any, ...] = (
@@ -160,6 +161,8 @@ def run_list(
 
     store = Store(cfg.store)
     try:
+        if cfg.retention_seconds:
+            store.prune(time.time() - cfg.retention_seconds)
         if sync:
             try:
                 settings = cfg.imap_settings()

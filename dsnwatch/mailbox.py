@@ -204,17 +204,21 @@ class MailboxWatcher:
         done = 0
         for batch in _batches(uids, BATCH):
             fetched = client.fetch(batch, [f"BODY.PEEK[]<0.{FETCH_LIMIT}>"])
+            items: list[tuple[Where, Report]] = []
             for uid in batch:
                 data = fetched.get(uid, {})
                 raw = data.get(b"BODY[]<0>") or data.get(b"BODY[]") or b""
                 where = Where(folder, uidvalidity, uid)
-                report = read_report(bytes(raw), source=f"imap:{folder}/{uidvalidity}/{uid}")
-                self.store.add_report(where, report)
-                if self.on_report is not None:
+                items.append(
+                    (where, read_report(bytes(raw), source=f"imap:{folder}/{uidvalidity}/{uid}"))
+                )
+            # One transaction per batch; the high-water mark moves only once it is stored.
+            self.store.add_reports(items)
+            self.store.set_sync_state(folder, uidvalidity, batch[-1])
+            if self.on_report is not None:
+                for where, report in items:
                     self.on_report(where, report)
             done += len(batch)
-            # The high-water mark moves only after a whole batch is stored.
-            self.store.set_sync_state(folder, uidvalidity, batch[-1])
             if self.on_progress is not None:
                 self.on_progress(Progress(done, total))
         if state is None or state[0] != uidvalidity:

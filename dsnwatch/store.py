@@ -24,7 +24,6 @@ from dsnwatch.model import Report
 SCHEMA_VERSION = 1
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS reports (
     id INTEGER PRIMARY KEY,
     stored_at REAL NOT NULL,
@@ -139,6 +138,12 @@ _REPORT_COLUMNS = (
 )
 
 
+# MIGRATIONS[n] takes a store from schema n - 1 to n. Never edit a released step: add one.
+MIGRATIONS: dict[int, list[str]] = {
+    1: [statement.strip() for statement in _SCHEMA.split(";") if statement.strip()],
+}
+
+
 class StoreError(Exception):
     """The store cannot be opened or written; the message says what to do."""
 
@@ -163,37 +168,102 @@ class Store:
             self._db = sqlite3.connect(str(path), check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
-            self._db.execute(
-                "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-            )
-            self._db.commit()
+            self._migrate()
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the store at {path}: {exc}") from exc
 
     def close(self) -> None:
         self._db.close()
 
+    def _migrate(self) -> None:
+        """Bring the file to SCHEMA_VERSION, one migration at a time, each in a transaction."""
+        self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+        row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        version = int(row[0]) if row else 0
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"the store {self.path} was written by a newer dsnwatch (schema {version});"
+                " upgrade dsnwatch or point DSNWATCH_STORE elsewhere"
+            )
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            with self._db:
+                for statement in MIGRATIONS[target]:
+                    self._db.execute(statement)
+                self._db.execute(
+                    "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT(key)"
+                    " DO UPDATE SET value=excluded.value",
+                    (str(target),),
+                )
+
+    @property
+    def schema_version(self) -> int:
+        row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    def prune(self, older_than: float) -> int:
+        """Delete what was stored before `older_than` (retention); the rows deleted.
+
+        The messages table keeps its keys, so a report pruned from the timeline is
+        not read again from a mailbox that still holds it.
+        """
+        deleted = 0
+        with self._db:
+            for table, column in (
+                ("reports", "stored_at"),
+                ("events", "stored_at"),
+                ("alerts", "stored_at"),
+                ("test_runs", "started_at"),
+            ):
+                cur = self._db.execute(f"DELETE FROM {table} WHERE {column} < ?", (older_than,))
+                deleted += cur.rowcount
+        return deleted
+
+    def summary(self, since: float | None = None) -> dict[str, Any]:
+        """What failed, for whom, why and since when: counts by reason, provider and domain."""
+        where, args = ("WHERE stored_at >= ?", [since]) if since is not None else ("", [])
+        out: dict[str, Any] = {}
+        for key, column in (
+            ("by_reason", "reason"),
+            ("by_provider", "coalesce(reporter, 'unknown')"),
+            ("by_domain", "recipient_domain"),
+        ):
+            rows = self._db.execute(
+                f"SELECT {column}, count(*), sum(hard_bounce), min(stored_at), max(stored_at)"
+                f" FROM reports {where} GROUP BY 1 ORDER BY 2 DESC, 1",
+                args,
+            ).fetchall()
+            out[key] = [
+                {"name": r[0], "count": r[1], "hard": r[2], "first": r[3], "last": r[4]}
+                for r in rows
+            ]
+        return out
+
     # --- writing ------------------------------------------------------------
 
     def add_report(self, where: Where, report: Report, now: float | None = None) -> int:
         """Store one read message; returns how many recipient rows were new."""
+        return self.add_reports([(where, report)], now)
+
+    def add_reports(self, items: list[tuple[Where, Report]], now: float | None = None) -> int:
+        """Store read messages in one transaction; returns how many recipient rows were new."""
         stamp = time.time() if now is None else now
+        placeholders = ", ".join("?" for _ in _REPORT_COLUMNS)
+        insert = (
+            f"INSERT OR IGNORE INTO reports ({', '.join(_REPORT_COLUMNS)}) VALUES ({placeholders})"
+        )
+        added = 0
         with self._db:
-            cur = self._db.execute(
-                "INSERT OR IGNORE INTO messages VALUES (?, ?, ?, ?, ?, ?)",
-                (where.mailbox, where.uidvalidity, where.uid, stamp, report.kind, report.error),
-            )
-            if cur.rowcount == 0:
-                return 0
-            rows = [self._report_row(where, report, r, stamp) for r in report.reports]
-            placeholders = ", ".join("?" for _ in _REPORT_COLUMNS)
-            self._db.executemany(
-                f"INSERT OR IGNORE INTO reports ({', '.join(_REPORT_COLUMNS)})"
-                f" VALUES ({placeholders})",
-                rows,
-            )
-        return len(rows)
+            for where, report in items:
+                cur = self._db.execute(
+                    "INSERT OR IGNORE INTO messages VALUES (?, ?, ?, ?, ?, ?)",
+                    (where.mailbox, where.uidvalidity, where.uid, stamp, report.kind, report.error),
+                )
+                if cur.rowcount == 0:
+                    continue  # read before: stored once, whatever happens
+                rows = [self._report_row(where, report, r, stamp) for r in report.reports]
+                self._db.executemany(insert, rows)
+                added += len(rows)
+        return added
 
     @staticmethod
     def _report_row(where: Where, report: Report, entry: Any, stamp: float) -> tuple[Any, ...]:

@@ -98,3 +98,10 @@ def test_lab_settings_connect_everything() -> None:
     assert cfg.docker_host == "unix:///run/x.sock"
     assert cfg.store == "/tmp/lab/dsnwatch.sqlite"
     assert cfg.remote_target == "r.t"
+
+
+def test_retention_is_a_duration_and_may_be_off() -> None:
+    assert config_from_dict({"retention": "30d"}).retention_seconds == 30 * 86400
+    assert config_from_dict({"retention": ""}).retention_seconds == 0
+    with pytest.raises(ConfigError, match="not a duration"):
+        config_from_dict({"retention": "forever"})

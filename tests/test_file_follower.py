@@ -64,3 +64,35 @@ def test_missing_file_is_reported_then_followed_when_it_appears(tmp_path: Path) 
         assert wait_for(lambda: (_collect(q, got, states), "following" in states)[1], 5)
     finally:
         follower.stop()
+
+
+def test_command_follower_reads_lines_and_restarts_the_command(tmp_path: Path) -> None:
+    from dsnwatch.logs.follow import CommandLogFollower
+
+    script = f"printf '%s\\n' '{LINE.format(n=1)}' '{LINE.format(n=2)}'"
+    q = LogQueue()
+    follower = CommandLogFollower(["sh", "-c", script], q, source="cmd")
+    follower.start()
+    got: list[LogEvent] = []
+    states: list[str] = []
+    try:
+        # The command ends after two lines; the follower runs it again.
+        assert wait_for(lambda: (_collect(q, got, states), len(got) >= 4)[1], 10)
+    finally:
+        follower.stop()
+    assert [e.queue_id for e in got[:2]] == ["ABCDEF0001", "ABCDEF0002"]
+    assert "reconnecting" in states
+
+
+def test_missing_command_is_reported_in_one_line() -> None:
+    from dsnwatch.logs.follow import CommandLogFollower
+
+    q = LogQueue()
+    follower = CommandLogFollower(["no-such-journalctl-here"], q, source="journal")
+    follower.start()
+    got: list[LogEvent] = []
+    states: list[str] = []
+    try:
+        assert wait_for(lambda: (_collect(q, got, states), "missing" in states)[1], 5)
+    finally:
+        follower.stop()

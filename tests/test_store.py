@@ -94,3 +94,62 @@ def test_unwritable_place_gives_a_one_line_error(tmp_path: Path) -> None:
         Store(blocker / "sub" / "db.sqlite")
     assert "\n" not in str(info.value)
     assert "cannot open the store" in str(info.value)
+
+
+def test_a_new_store_is_at_the_current_schema(store: Store) -> None:
+    from dsnwatch.store import SCHEMA_VERSION
+
+    assert store.schema_version == SCHEMA_VERSION
+
+
+def test_a_store_from_a_newer_dsnwatch_is_refused(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "future.sqlite"
+    Store(path).close()
+    db = sqlite3.connect(path)
+    db.execute("UPDATE meta SET value='999' WHERE key='schema_version'")
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError, match="newer dsnwatch"):
+        Store(path)
+
+
+def test_migrations_run_in_order_from_an_older_schema(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dsnwatch import store as store_module
+
+    path = tmp_path / "old.sqlite"
+    Store(path).close()
+    steps = dict(store_module.MIGRATIONS)
+    steps[2] = ["ALTER TABLE reports ADD COLUMN note TEXT"]
+    monkeypatch.setattr(store_module, "MIGRATIONS", steps)
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 2)
+    upgraded = Store(path)
+    assert upgraded.schema_version == 2
+    columns = [r[1] for r in upgraded._db.execute("PRAGMA table_info(reports)")]
+    assert "note" in columns
+
+
+def test_summary_groups_by_reason_provider_and_domain(store: Store) -> None:
+    store.add_report(Where("INBOX", 1, 1), read_report(fixture_bytes("postfix-userunknown.eml")))
+    store.add_report(Where("INBOX", 1, 2), read_report(fixture_bytes("qmail-freetext.eml")))
+    store.add_report(Where("INBOX", 1, 3), read_report(fixture_bytes("global-dsn-utf8.eml")))
+    summary = store.summary()
+    reasons = {r["name"]: (r["count"], r["hard"]) for r in summary["by_reason"]}
+    assert reasons == {"userunknown": (2, 2), "mailboxfull": (1, 0)}
+    providers = {r["name"] for r in summary["by_provider"]}
+    assert {"Postfix", "qmail"} <= providers
+
+
+def test_retention_prunes_old_rows_but_remembers_what_was_read(store: Store) -> None:
+    report = read_report(fixture_bytes("postfix-userunknown.eml"))
+    store.add_report(Where("INBOX", 1, 1), report, now=100.0)
+    store.add_report(
+        Where("INBOX", 1, 2), read_report(fixture_bytes("qmail-freetext.eml")), now=500.0
+    )
+    assert store.prune(older_than=200.0) == 1
+    assert [r["recipient"] for r in store.reports()] == ["gone@example.net"]
+    # The pruned message is not stored again when the mailbox still holds it.
+    assert store.add_report(Where("INBOX", 1, 1), report) == 0

@@ -28,9 +28,16 @@ def parse_fields(text: str) -> tuple[dict[str, str], list[dict[str, str]]]:
     head: dict[str, str] = {}
     recipients: list[dict[str, str]] = []
     current: dict[str, str] | None = None
+    # Fields of a later block seen before its recipient field (some MTAs write
+    # Diagnostic-Code and Status first): they describe that recipient.
+    leading: dict[str, str] = {}
+    first_block = True
     for line in unfold_lines(text):
         if not line.strip():
+            if current is not None or head:
+                first_block = False
             current = None
+            leading = {}
             continue
         m = _FIELD.match(line)
         if m is None:
@@ -38,10 +45,12 @@ def parse_fields(text: str) -> tuple[dict[str, str], list[dict[str, str]]]:
         name = m.group(1).lower()
         value = m.group(2).strip()
         if name in RECIPIENT_FIELDS and (current is None or name in current):
-            current = {}
+            current = {} if current is not None else dict(leading)
             recipients.append(current)
         if current is None:
             head.setdefault(name, value)
+            if not first_block:
+                leading.setdefault(name, value)
         else:
             current.setdefault(name, value)
     return head, recipients

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from email import message_from_bytes, message_from_string
 from email.header import decode_header, make_header
 from email.message import Message
 from email.policy import Compat32
@@ -60,6 +59,7 @@ ORIGINAL_MARKERS = re.compile(
     r"|-+ ?(?:message|mail) (?:text|body) ?-+"
     r"|the original message (?:was|headers? (?:is|are)) (?:attached|included|below)"
     r"|original message headers?:?\s*$"
+    r"|message headers follow\.?\s*$"
     r"|\*{3} ?original message follows ?\*{3}"
     r"|content-type: (?:message/rfc822|text/rfc822-headers)"
     r")",
@@ -185,10 +185,156 @@ _ORIGINAL_TYPES = {
 
 
 def parse_bytes(data: bytes) -> Message:
-    """A message from bytes, with CRLF and CR line endings made LF first."""
+    """A message from bytes, with CRLF and CR line endings made LF first.
+
+    The MIME tree is split on its boundaries with string operations, the way the
+    standard parser would split it; the body of a quoted original message is kept
+    as raw text (only its headers are read), since no report reader needs more.
+    """
     if b"\r" in data:
         data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    return message_from_bytes(data, policy=POLICY)
+    # The standard parser's view of bytes: ASCII, other bytes kept as surrogates.
+    return _parse(data.decode("ascii", "surrogateescape"), depth=0)
+
+
+# The lines at the start of a part that the standard parser takes as its headers.
+_HEAD_BLOCK = re.compile(r"(?:(?:From |[\041-\071\073-\176]*:|[\t ])[^\n]*(?:\n|\Z))*")
+# Deeper nesting than this is left unread (hostile input); readers stop at 20.
+_MAX_DEPTH = 40
+# Reports whose bodies are read as text, never as nested messages.
+_LEAF_MESSAGE_TYPES = frozenset(
+    {"message/delivery-status", "message/global-delivery-status", "message/feedback-report"}
+)
+
+
+def _parse_head(text: str, digest_child: bool = False) -> tuple[Message, str]:
+    """The header block of `text` as a Message, and the body that follows it."""
+    message = Message(policy=POLICY)
+    if digest_child:
+        message.set_default_type("message/rfc822")
+    match = _HEAD_BLOCK.match(text)
+    pos = match.end() if match else 0
+    lines = text[:pos].split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    name_lines: list[str] = []
+    pushed_back = -1
+    for index, line in enumerate(lines):
+        if line[:1] in (" ", "\t"):
+            if name_lines:
+                name_lines.append(line)
+            continue
+        if name_lines:
+            _set_header(message, name_lines)
+            name_lines = []
+        if line.startswith("From "):
+            if index == 0:
+                message.set_unixfrom(line)
+                continue
+            if index == len(lines) - 1:
+                # Probably the first line of the body.
+                pushed_back = sum(len(earlier) + 1 for earlier in lines[:index])
+                break
+            continue
+        if line.find(":") <= 0:
+            continue
+        name_lines = [line]
+    if name_lines:
+        _set_header(message, name_lines)
+    if text[pos : pos + 1] == "\n":
+        pos += 1  # the blank line that ends the headers
+    if pushed_back >= 0:
+        # The standard parser hands that line back as the body's first, having
+        # already consumed the blank line after it.
+        return message, text[pushed_back : match.end() if match else 0] + text[pos:]
+    return message, text[pos:]
+
+
+def _set_header(message: Message, lines: list[str]) -> None:
+    # As the standard parser stores it: folding kept, the first line's leading
+    # white space dropped.
+    name, _, value = lines[0].partition(":")
+    value = value.lstrip(" \t") + "".join("\n" + line for line in lines[1:])
+    message.set_raw(name, value.rstrip("\r\n"))
+
+
+def _parse(text: str, depth: int, digest_child: bool = False) -> Message:
+    message, body = _parse_head(text, digest_child)
+    if depth > _MAX_DEPTH:
+        message.set_payload(body)
+        return message
+    ctype = message.get_content_type()
+    maintype = ctype.partition("/")[0]
+    if maintype == "message" and ctype not in _LEAF_MESSAGE_TYPES:
+        inner, inner_body = _parse_head(body)
+        if inner.get_content_type() == "multipart/report":
+            # A bounce forwarded as an attachment: its parts are read too.
+            inner = _parse(body, depth + 1)
+        else:
+            inner.set_payload(inner_body)
+        message.set_payload([inner])
+        return message
+    if maintype == "multipart":
+        boundary = message.get_boundary()
+        if boundary is not None:
+            children = _split_multipart(body, boundary)
+            if children is not None:
+                digest = ctype == "multipart/digest"
+                message.set_payload([_parse(c, depth + 1, digest) for c in children])
+                return message
+            # No opening boundary: the standard parser keeps the text before
+            # any closing boundary as the payload.
+            close = _boundary_lines(body, "--" + boundary, first_only=True)
+            if close:
+                body = body[: close[0][0]]
+    message.set_payload(body)
+    return message
+
+
+def _boundary_lines(
+    body: str, separator: str, first_only: bool = False
+) -> list[tuple[int, int, bool]]:
+    """(start, end, closing) of each line that is `separator`, maybe followed by "--"."""
+    found: list[tuple[int, int, bool]] = []
+    size = len(separator)
+    pos = 0
+    while True:
+        at = body.find(separator, pos)
+        if at < 0:
+            return found
+        pos = at + size
+        if at and body[at - 1] != "\n":
+            continue
+        nl = body.find("\n", pos)
+        end = len(body) if nl < 0 else nl
+        rest = body[pos:end]
+        closing = rest.startswith("--")
+        if (rest[2:] if closing else rest).strip(" \t"):
+            continue
+        found.append((at, end + 1 if nl >= 0 else end, closing))
+        if closing or first_only:
+            return found
+
+
+def _split_multipart(body: str, boundary: str) -> list[str] | None:
+    """The texts of the parts of a multipart body, or None without an opening boundary."""
+    marks = _boundary_lines(body, "--" + boundary)
+    if not marks or marks[0][2]:
+        return None
+    children: list[str] = []
+    for (_, end, closing), following in zip(marks, [*marks[1:], None], strict=True):
+        if closing:
+            break  # what follows the closing boundary is the epilogue
+        if following is None:
+            children.append(_drop_last_newline(body[end:]))
+        elif following[0] > end:
+            # The newline before a boundary belongs to the boundary (RFC 2046).
+            children.append(_drop_last_newline(body[end : following[0]]))
+    return children
+
+
+def _drop_last_newline(text: str) -> str:
+    return text[:-1] if text.endswith("\n") else text
 
 
 def split_parts(message: Message) -> Parts:
@@ -278,10 +424,7 @@ def _original_of(part: Message) -> tuple[Message | None, str]:
         original = payload[0]
         return original, ""
     text = part_text(part)
-    try:
-        return message_from_string(text.lstrip("\n"), policy=POLICY), text
-    except (ValueError, TypeError, IndexError):
-        return None, text
+    return _parse_head(text.lstrip("\n"))[0], text
 
 
 def split_inline_original(text: str) -> tuple[str, str]:
@@ -298,7 +441,4 @@ def headers_of(text: str) -> Message | None:
     text = text.lstrip("\n ")
     if not text or ":" not in text.split("\n", 1)[0]:
         return None
-    try:
-        return message_from_string(text, policy=POLICY)
-    except (ValueError, TypeError, IndexError):
-        return None
+    return _parse_head(text)[0]

@@ -13,7 +13,7 @@ from email.message import Message
 from email.utils import getaddresses, parseaddr
 from functools import lru_cache
 
-from dsnwatch.dsn import reasons, reporters, smtp
+from dsnwatch.dsn import providers, reasons, reporters, sesjson, smtp
 from dsnwatch.dsn.fields import parse_fields, strip_type
 from dsnwatch.dsn.mime import (
     Parts,
@@ -103,6 +103,11 @@ def _read(data: bytes, source: str) -> Report:
 
     report.reporter = reporters.identify(message, own_text, parts)
 
+    if sesjson.looks_like(report.subject or "", str(message.get("From") or ""), own_text):
+        _read_ses_notification(report, own_text)
+        if report.reports:
+            return report
+
     if parts.feedback_texts or parts.report_type == "feedback-report" or _looks_arf(own_text):
         report.kind = "complaint"
         _read_complaint(report, parts, own_text, original)
@@ -127,6 +132,32 @@ def _read(data: bytes, source: str) -> Report:
         report.kind = "auto-reply"
         _read_auto_reply(report, message)
     return report
+
+
+# --- Amazon SES notifications in JSON --------------------------------------
+
+
+def _read_ses_notification(report: Report, text: str) -> None:
+    entries, suppressed = sesjson.read(text)
+    for entry in entries:
+        if entry.reason == "feedback":
+            report.kind = "complaint"
+        elif entry.reason == "delivered":
+            report.kind = "delivery-status"
+            entry.status = _status_of(entry.diagnostic_code)
+            entry.reply_code = _first_code(entry.diagnostic_code or "")
+        else:
+            report.kind = "delivery-status"
+            _finish(entry, "", report.reporter)
+            if suppressed:
+                entry.reason = "suppressed"
+                entry.hard_bounce = False
+        report.reports.append(entry)
+
+
+def _first_code(text: str) -> str | None:
+    m = REPLY_CODE.search(text)
+    return m.group(1) if m else None
 
 
 # --- the original message -------------------------------------------------
@@ -261,6 +292,9 @@ def _finish(entry: RecipientReport, extra_text: str, reporter: str | None) -> No
         status_given=status_given,
         action=entry.action,
     )
+    # A provider's own code says more than generic wording or the status code.
+    provider_text = f"{diagnostic}\n{extra_text[: reasons.TEXT_LIMIT]}"
+    reason = providers.reason_for(entry.remote_mta, provider_text, command) or reason
     entry.reason = reason
     entry.hard_bounce = reasons.is_hard_bounce(reason, entry.status, entry.reply_code)
 

@@ -11,6 +11,8 @@ import re
 from functools import lru_cache
 from typing import Final
 
+from dsnwatch.dsn.gates import literal_gate
+
 # One sentence for each reason; docs/reasons.md is written from this table.
 REASONS: Final[dict[str, str]] = {
     "authfailure": "The message failed SPF, DKIM or DMARC checks at the receiving side.",
@@ -97,14 +99,28 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
             r"null mx",
         ),
     ),
-    ("hostunknown", _rx(r"couldn't find any host named", r"unrouteable address")),
+    (
+        "hostunknown",
+        _rx(
+            r"couldn't find any host named",
+            r"unrouteable address",
+            r"the domain is not reachable",
+        ),
+    ),
     (
         "notcompliantrfc",
         _rx(r"not rfc ?5322 compliant", r"multiple addresses in from", r"multiple \S+ headers"),
     ),
-    ("policyviolation", _rx(r"content presents a potential security issue")),
+    ("policyviolation", _rx(r"content presents a potential")),
+    ("spamdetected", _rx(r"due to spam classification")),
     ("authfailure", _rx(r"fails? to pass authentication")),
-    ("securityerror", _rx(r"unauthenticated senders? (?:are )?not allowed")),
+    (
+        "securityerror",
+        _rx(r"unauthenticated senders? (?:are )?not allowed", r"turn on smtp authentication"),
+    ),
+    ("requireptr", _rx(r"mismatches client ip")),
+    ("rejected", _rx(r"please provide a valid from")),
+    ("contenterror", _rx(r"improper use of 8-bit data")),
     ("norelaying", _rx(r"insecure mail relay")),
     ("suspend", _rx(r"account that you tried to reach is disabled")),
     (
@@ -373,7 +389,7 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
             ),
             r"undeliverable address",
             (
-                r"address (?:rejected|unknown|lookup failed|not present in directory|"
+                r"address (?:unknown|lookup failed|not present in directory|"
                 r"verification failed)"
             ),
             r"not (?:a )?(?:valid|known) (?:user|recipient|mailbox|address)",
@@ -391,7 +407,6 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
             r"this user doesn't have a",
             r"email address could not be found",
             r"address does not exist",
-            r"recipient addresses? (?:were |was )?rejected",
             r"addressee unknown",
             r"delivery error: dd",
             r"mailbox is inactive",
@@ -429,6 +444,7 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
             r"unroutable domain",
             r"all relevant mx records point to non-existent hosts",
             r"illegal host/domain name",
+            r"dns lookup failure: host \S+ not found",
         ),
     ),
     (
@@ -470,6 +486,7 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
             r"security (?:policy|violation)",
             r"access denied.{0,20}auth",
             r"submission port",
+            r"delivery not authori[sz]ed",
         ),
     ),
     (
@@ -542,6 +559,7 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
             r"is not permitted to send",
             r"\bip (?:address )?\S+ (?:is |has been )?(?:listed|blocked)",
             r"please use your isp",
+            r"smtp server of your isp",
             r"mail from your (?:ip|network)",
             r"sender ip",
             r"rejected due to",
@@ -715,6 +733,7 @@ _STATUS_REASONS: Final[dict[str, str]] = {
     "2.2": "mailboxfull",
     "2.3": "emailtoolarge",
     "2.4": "mailererror",
+    "3.0": "systemerror",
     "3.1": "systemfull",
     "3.2": "notaccept",
     "3.3": "systemerror",
@@ -790,10 +809,23 @@ def by_text(text: str) -> str | None:
     return _first_reason(fold(text[:TEXT_LIMIT]))
 
 
+# Each reason's pattern with the literals one of which any match must contain.
+_GATED: Final[list[tuple[str, re.Pattern[str], tuple[str, ...] | None]]] = [
+    (reason, pattern, literal_gate(pattern.pattern)) for reason, pattern in PHRASES
+]
+
+
 @lru_cache(maxsize=512)
 def _first_reason(folded: str) -> str | None:
     # Cached: the same diagnostic is looked at for every recipient and every step.
-    for reason, pattern in PHRASES:
+    for reason, pattern, gate in _GATED:
+        if gate is not None:
+            # Substring tests are far cheaper than the search they spare.
+            for literal in gate:
+                if literal in folded:
+                    break
+            else:
+                continue
         if pattern.search(folded):
             return reason
     return None

@@ -3,61 +3,91 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from email.message import Message
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
     from dsnwatch.dsn.mime import Parts
 
-# (reporter, pattern over the lower-cased headers and own text), first match wins.
-_SIGNATURES: Final[list[tuple[str, re.Pattern[str]]]] = [
-    (
-        "Amazon SES",
-        re.compile(r"@amazonses\.com|x-ses-outgoing|amazonses|email-abuse\.amazonses"),
-    ),
-    ("Amazon WorkMail", re.compile(r"x-mailer: amazon workmail|amazonworkmail|awsapps\.com")),
-    ("SendGrid", re.compile(r"sendgrid")),
-    ("Google Groups", re.compile(r"google groups|googlegroups\.com")),
-    (
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """Marks of one reporter in the lower-cased headers and text.
+
+    `words` are plain substrings; `patterns` are (literal, regex) pairs where the
+    regex is only tried when its literal is present, since substring tests are far
+    cheaper than regular expressions over a few kilobytes.
+    """
+
+    name: str
+    words: tuple[str, ...] = ()
+    patterns: tuple[tuple[str, re.Pattern[str]], ...] = ()
+
+    def found_in(self, haystack: str) -> bool:
+        """True when one of the marks is in `haystack` (lower case)."""
+        for word in self.words:
+            if word in haystack:
+                return True
+        for literal, pattern in self.patterns:
+            if literal in haystack and pattern.search(haystack):
+                return True
+        return False
+
+
+def _gated(literal: str, pattern: str) -> tuple[str, re.Pattern[str]]:
+    return literal, re.compile(pattern)
+
+
+# First match wins: providers before the MTA software they run.
+_SIGNATURES: Final[tuple[Signature, ...]] = (
+    Signature("Amazon SES", ("amazonses", "x-ses-outgoing")),
+    Signature("Amazon WorkMail", ("x-mailer: amazon workmail", "amazonworkmail", "awsapps.com")),
+    Signature("SendGrid", ("sendgrid",)),
+    Signature("Google Groups", ("google groups", "googlegroups.com")),
+    Signature(
         "Gmail",
-        re.compile(r"mailer-daemon@(?:googlemail|google)\.com|google tried to deliver"),
+        ("mailer-daemon@googlemail.com", "mailer-daemon@google.com", "google tried to deliver"),
     ),
-    (
+    Signature(
         "Microsoft 365",
-        re.compile(
-            r"x-ms-exchange-|outlook\.com|protection\.outlook|office ?365|"
-            r"microsoft exchange server 20(?:07|10|13|16|19)",
+        ("x-ms-exchange-", "outlook.com", "protection.outlook"),
+        (
+            _gated("office", r"office ?365"),
+            _gated("microsoft exchange server 20", r"microsoft exchange server 20(?:07|1[0369])"),
         ),
     ),
-    (
+    Signature(
         "Exchange",
-        re.compile(r"microsoft mapi|exchange server|x-mimeole: produced by microsoft"),
+        ("microsoft mapi", "exchange server", "x-mimeole: produced by microsoft"),
     ),
-    ("Yahoo", re.compile(r"yahoo")),
-    ("Outlook.com", re.compile(r"hotmail|msn\.com|live\.com")),
-    ("Yandex", re.compile(r"yandex")),
-    ("Mail.ru", re.compile(r"mail\.ru")),
-    ("GMX", re.compile(r"gmx\.(?:net|de|com)")),
-    ("1&1", re.compile(r"1und1|1&1|ionos")),
-    ("Zoho", re.compile(r"zoho")),
-    ("Mimecast", re.compile(r"mimecast")),
-    ("Barracuda", re.compile(r"barracuda")),
-    ("Trend Micro", re.compile(r"interscan|trend ?micro")),
-    (
-        "Postfix",
-        re.compile(r"this is the mail system at host|x-postfix-queue-id|\(postfix\)"),
-    ),
-    ("qmail", re.compile(r"this is the qmail-send program|qmail")),
-    (
+    Signature("Yahoo", ("yahoo",)),
+    Signature("Outlook.com", ("hotmail", "msn.com", "live.com")),
+    Signature("Yandex", ("yandex",)),
+    Signature("Mail.ru", ("mail.ru",)),
+    Signature("GMX", ("gmx.net", "gmx.de", "gmx.com")),
+    Signature("1&1", ("1und1", "1&1", "ionos")),
+    Signature("Zoho", ("zoho",)),
+    Signature("Mimecast", ("mimecast",)),
+    Signature("Barracuda", ("barracuda",)),
+    Signature("Trend Micro", ("interscan", "trendmicro", "trend micro")),
+    Signature("Postfix", ("this is the mail system at host", "x-postfix-queue-id", "(postfix)")),
+    Signature("qmail", ("qmail",)),
+    Signature(
         "Exim",
-        re.compile(r"this message was created automatically by mail delivery software|\bexim\b"),
+        ("this message was created automatically by mail delivery software",),
+        (_gated("exim", r"\bexim\b"),),
     ),
-    ("OpenSMTPD", re.compile(r"opensmtpd|delivery (?:status|notification) from \S+ smtpd")),
-    ("Courier", re.compile(r"courier mail server|courier-mta")),
-    ("Lotus Domino", re.compile(r"lotus|domino")),
-    ("Sendmail", re.compile(r"transcript of session follows|sendmail")),
-    ("Dovecot", re.compile(r"dovecot|pigeonhole")),
-]
+    Signature(
+        "OpenSMTPD",
+        ("opensmtpd",),
+        (_gated("smtpd", r"delivery (?:status|notification) from \S+ smtpd"),),
+    ),
+    Signature("Courier", ("courier mail server", "courier-mta")),
+    Signature("Lotus Domino", ("lotus", "domino")),
+    Signature("Sendmail", ("transcript of session follows", "sendmail")),
+    Signature("Dovecot", ("dovecot", "pigeonhole")),
+)
 
 
 def identify(message: Message, text: str, parts: Parts) -> str | None:
@@ -67,7 +97,7 @@ def identify(message: Message, text: str, parts: Parts) -> str | None:
     haystack = (
         headers[:6000] + "\n" + text[:4000] + "\n" + "\n".join(parts.status_texts)[:2000]
     ).lower()
-    for name, pattern in _SIGNATURES:
-        if pattern.search(haystack):
-            return name
+    for signature in _SIGNATURES:
+        if signature.found_in(haystack):
+            return signature.name
     return None

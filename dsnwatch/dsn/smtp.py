@@ -27,8 +27,8 @@ _STAGES: Final[list[tuple[re.Pattern[str], str]]] = [
     (re.compile(r"in reply to (?:the )?(?:ehlo|helo|lhlo) command"), HELO),
     # Exim: "SMTP error from remote mail server after RCPT TO:<...>".
     (re.compile(r"after (?:end of data|data|sending data block)\b"), DATA),
-    (re.compile(r"after rcpt to\b"), RCPT),
-    (re.compile(r"after mail from\b"), MAIL),
+    (re.compile(r"after rcpt(?: to\b| command)"), RCPT),
+    (re.compile(r"after mail(?: from\b| command)"), MAIL),
     (re.compile(r"after (?:ehlo|helo|starttls)\b"), HELO),
     (re.compile(r"after initial connection"), CONN),
     # DragonFly: "did not like our RCPT TO:", "did not like our final DATA".

@@ -171,24 +171,24 @@ def check_sieve(runtime: Runtime, layout: Layout, cfg: Config) -> list[Check]:
 
 def check_imap(cfg: Config) -> Check:
     """A login to the central mailbox over IMAP, when a password is configured."""
-    if not (cfg.imap_host and cfg.imap_password and cfg.mailbox):
+    from dsnwatch.config import ConfigError
+    from dsnwatch.mailbox import MailboxError, connect
+
+    try:
+        settings = cfg.imap_settings()
+    except ConfigError:
         return Check("imap", "WARN", "not checked; set [imap] host and password in the config")
     try:
-        import ssl
-
-        from imapclient import IMAPClient
-
-        context = ssl.create_default_context(cafile=cfg.imap_ca or None)
-        with IMAPClient(
-            cfg.imap_host, port=cfg.imap_port, ssl=True, ssl_context=context, timeout=15
-        ) as client:
-            client.login(cfg.mailbox, cfg.imap_password)
-            client.select_folder("INBOX", readonly=True)
+        client = connect(settings)
+        try:
+            client.select_folder(settings.folder, readonly=True)
+        finally:
+            client.logout()
+    except MailboxError as exc:
+        return Check("imap", "FAIL", str(exc))
     except Exception as exc:
-        return Check(
-            "imap", "FAIL", f"login as {cfg.mailbox} failed ({exc}); check [imap] settings"
-        )
-    return Check("imap", "OK", f"logged in to {cfg.imap_host} as {cfg.mailbox}")
+        return Check("imap", "FAIL", f"folder {settings.folder} of {settings.user}: {exc}")
+    return Check("imap", "OK", f"logged in to {settings.host} as {settings.user}")
 
 
 def check_ses(cfg: Config, client_factory: Callable[[], Any] | None = None) -> list[Check]:

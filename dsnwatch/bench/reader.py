@@ -1,6 +1,6 @@
 """How fast the DSN reader is (`make bench`), beside Sisimai when it is installed.
 
-Usage: python -m dsnwatch.dsn.bench [CORPUS] [--rounds N]
+Usage: python -m dsnwatch.bench.reader [CORPUS] [--rounds N]
 
 Every figure is messages per second on one core, parsing messages already in
 memory for dsnwatch; Sisimai is timed inside Perl around its own parse call over
@@ -17,6 +17,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
+from dsnwatch.bench.common import Figure, table
 from dsnwatch.dsn import read_report
 from dsnwatch.dsn.reader import clear_caches
 
@@ -87,8 +88,37 @@ def time_sisimai(files: list[Path]) -> tuple[str, float] | None:
     return probe.stdout.strip(), float(out.stdout.strip())
 
 
+def run(corpus: Path, rounds: int = 5) -> list[Figure]:
+    """The reader's figures: messages/s beside Sisimai, and peak memory."""
+    files = corpus_files(corpus)
+    if not files:
+        raise FileNotFoundError(f"no samples under {corpus}/maildir/bsd")
+    blobs = [f.read_bytes() for f in files]
+    ours = time_dsnwatch(blobs, rounds)
+    peer = time_sisimai(files)
+    figures = [
+        Figure(
+            "DSN reader",
+            f"messages/s, one core ({len(blobs)} corpus messages)",
+            ours,
+            "msg/s",
+            peer=f"Sisimai {peer[0]}" if peer else "Sisimai (not installed)",
+            peer_value=peer[1] if peer else None,
+            target=">= 2,000 msg/s",
+            met=ours >= 2000,
+        ),
+        Figure(
+            "DSN reader",
+            "peak memory reading the corpus once",
+            peak_memory(blobs) / 1e6,
+            "MB",
+        ),
+    ]
+    return figures
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Print the figures and the ratio; exit 2 when the corpus is missing."""
+    """Print the reader's figures; exit 2 when the corpus is missing."""
     args = list(sys.argv[1:] if argv is None else argv)
     rounds = 5
     if "--rounds" in args:
@@ -96,29 +126,13 @@ def main(argv: list[str] | None = None) -> int:
         rounds = int(args[at + 1])
         del args[at : at + 2]
     corpus = Path(args[0] if args else "../shared/dsn-corpus")
-    files = corpus_files(corpus)
-    if not files:
-        print(f"dsnwatch: no samples under {corpus}/maildir/bsd", file=sys.stderr)
+    try:
+        figures = run(corpus, rounds)
+    except FileNotFoundError as exc:
+        print(f"dsnwatch: {exc}", file=sys.stderr)
         return 2
-    blobs = [f.read_bytes() for f in files]
-    size = sum(map(len, blobs))
-    print(
-        f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}"
-    )
-    print(f"corpus: {len(blobs)} messages, {size / 1e6:.1f} MB")
-    ours = time_dsnwatch(blobs, rounds)
-    peak = peak_memory(blobs)
-    print(f"{'reader':<28} {'messages/s':>11} {'ratio':>7}")
-    print(f"{'dsnwatch':<28} {ours:>11,.0f} {1.0:>7.2f}")
-    peer = time_sisimai(files)
-    if peer is None:
-        print(f"{'Sisimai (libsisimai-perl)':<28} {'not installed':>11}")
-    else:
-        version, rate = peer
-        print(f"{'Sisimai ' + version:<28} {rate:>11,.0f} {rate / ours:>7.2f}")
-        print(f"dsnwatch is {ours / rate:.2f}x Sisimai {version}")
-    print(f"target: 2,000 messages/s: {'met' if ours >= 2000 else 'NOT met'}")
-    print(f"peak memory while reading the corpus once: {peak / 1e6:.1f} MB")
+    print(f"machine: {platform.machine()}, Python {platform.python_version()}")
+    print("\n".join(table(figures)))
     return 0
 
 

@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): figures and ratios against the named peers, in one run."""

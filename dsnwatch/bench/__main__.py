@@ -1,0 +1,118 @@
+"""`make bench`: every benchmark, with its peers in the same run; writes docs/benchmarks.md.
+
+Usage: python -m dsnwatch.bench [--corpus PATH] [--no-lab] [--out docs/benchmarks.md]
+
+The reader and log-reader figures need nothing; the Docker and mailbox figures
+need the lab (`make lab`), and are left out, with the reason, when it is not up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+from dsnwatch.bench import logs, reader
+from dsnwatch.bench.common import Figure, table
+
+
+def _machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.partition(":")[2].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every benchmark and print the table; 0 when it ran, whatever the figures."""
+    parser = argparse.ArgumentParser(prog="python -m dsnwatch.bench")
+    parser.add_argument("--corpus", default="../shared/dsn-corpus")
+    parser.add_argument("--no-lab", action="store_true", help="skip what needs the lab")
+    parser.add_argument("--out", default="docs/benchmarks.md")
+    args = parser.parse_args(argv)
+    corpus = Path(args.corpus)
+    figures: list[Figure] = []
+    notes: list[str] = []
+
+    def step(name: str) -> None:
+        print(f"[bench] {name} ...", file=sys.stderr, flush=True)
+
+    step("DSN reader")
+    try:
+        figures += reader.run(corpus)
+    except FileNotFoundError as exc:
+        notes.append(f"DSN reader not measured: {exc}")
+
+    lab_cfg = None
+    engine = None
+    if not args.no_lab:
+        from dsnwatch.config import ConfigError, load_config
+        from dsnwatch.lab import EngineError, find_engine
+
+        try:
+            engine = find_engine()
+            lab_cfg = load_config(lab=True)
+        except (EngineError, ConfigError) as exc:
+            notes.append(f"lab figures not measured: {exc}")
+    image = None
+    dovecot = None
+    if engine is not None and lab_cfg is not None:
+        from dsnwatch.runtime.docker import DockerRuntime
+
+        runtime = DockerRuntime(lab_cfg.compose_project, base_url=lab_cfg.docker_host)
+        postfix = runtime.container("postfix")
+        dovecot = runtime.container("dovecot")
+        image = postfix.image.tags[0] if postfix.image.tags else postfix.image.id
+    step("log readers and the Docker log stream")
+    figures += logs.run(
+        engine.client if engine else None, image, lab_cfg.docker_host if lab_cfg else ""
+    )
+    if lab_cfg is not None and dovecot is not None:
+        from dsnwatch.bench import mailbox
+
+        step("mailbox: 20,000 DSNs against mbsync, and delivery latency")
+        try:
+            figures += mailbox.run(lab_cfg, corpus, dovecot)
+        except Exception as exc:  # a bench that cannot run says why and the rest goes on
+            notes.append(f"mailbox figures not measured: {exc}")
+    try:
+        tui_bench = importlib.import_module("dsnwatch.tui.bench")
+    except ImportError:
+        notes.append("console figures not measured: the console is not installed")
+    else:
+        step("console")
+        figures += tui_bench.run()
+
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured {time.strftime('%Y-%m-%d')} on {_machine()}.",
+        "Rerun with `make bench` (the lab figures need `make lab` first). Ratios are",
+        "dsnwatch's figure over the peer's in the same run: above 1 is better for rates",
+        "(messages/s, lines/s), below 1 is better for times (seconds).",
+        "",
+        *table(figures),
+        "",
+        *[f"- {note}" for note in notes],
+    ]
+    text = "\n".join(lines).rstrip() + "\n"
+    print(text)
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text)
+        print(f"written to {out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,253 @@
+"""The live sources against the lab: logs through the Docker API, the mailbox over IMAP.
+
+Everything here crosses real boundaries: the Docker Engine API, real Postfix and
+Dovecot, real IMAP with TLS checked against the lab's CA.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dsnwatch.config import Config, config_from_lab
+from dsnwatch.lab import Lab
+from dsnwatch.logs.events import LogEvent
+from dsnwatch.logs.follow import DockerLogFollower, FollowerState, LogQueue, wait_for
+from dsnwatch.mailbox import ImapSettings, MailboxError, MailboxWatcher, connect
+from dsnwatch.model import Report
+from dsnwatch.runtime.docker import DockerRuntime
+from dsnwatch.store import Store, Where
+from lab.lab_helpers import imap_login, new_token, send
+
+pytestmark = pytest.mark.lab
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+@pytest.fixture
+def cfg(lab: Lab, tmp_path: Path) -> Config:
+    config = config_from_lab(lab.settings.to_toml(), source="lab")
+    config.store = str(tmp_path / "store.sqlite")
+    return config
+
+
+class Collected:
+    """What a follower has handed over so far."""
+
+    def __init__(self, queue: LogQueue) -> None:
+        self.queue = queue
+        self.events: list[LogEvent] = []
+        self.states: list[FollowerState] = []
+
+    def pump(self) -> None:
+        for item in self.queue.drain():
+            if isinstance(item, FollowerState):
+                self.states.append(item)
+            else:
+                self.events.append(item)
+
+    def until(self, predicate: Any, timeout: float = 30.0) -> bool:
+        return wait_for(lambda: (self.pump(), predicate())[1], timeout, step=0.2)
+
+
+@pytest.fixture
+def follower(cfg: Config) -> Iterator[tuple[DockerLogFollower, Collected]]:
+    queue = LogQueue()
+    runtime = DockerRuntime(cfg.compose_project, base_url=cfg.docker_host)
+    follow = DockerLogFollower(runtime, queue, since=time.time())
+    follow.start()
+    yield follow, Collected(queue)
+    follow.stop()
+
+
+def test_follower_sees_the_lines_a_test_mail_makes(
+    lab: Lab, follower: tuple[DockerLogFollower, Collected]
+) -> None:
+    _, seen = follower
+    assert seen.until(lambda: sum(s.state == "following" for s in seen.states) == 2)
+    token = new_token()
+    msgid = send(lab, lab.settings.address("bob"), token)
+    assert seen.until(
+        lambda: (
+            any(e.kind == "sieve-keep" and e.msgid == msgid for e in seen.events)
+            or any(e.kind == "dovecot-saved" and e.msgid == msgid for e in seen.events)
+        )
+    ), [e.raw for e in seen.events[-20:]]
+    assert seen.until(
+        lambda: any(
+            e.kind == "postfix-delivery" and e.status == "sent" and e.recipient == "bob@lab.test"
+            for e in seen.events
+        )
+    )
+
+
+def _timestamps(lab: Lab, service: str, since: float) -> list[str]:
+    container = lab.container(service)
+    raw = container.logs(timestamps=True, since=since).decode("utf-8", "replace")
+    return [line.rstrip("\r") for line in raw.split("\n") if line.strip()]
+
+
+def test_restart_of_dovecot_loses_and_repeats_nothing(
+    lab: Lab, cfg: Config, follower: tuple[DockerLogFollower, Collected]
+) -> None:
+    follow, seen = follower
+    start = time.time()
+    assert seen.until(lambda: sum(s.state == "following" for s in seen.states) == 2)
+    send(lab, lab.settings.address("bob"), new_token())
+    time.sleep(1.0)
+    lab.container("dovecot").restart(timeout=5)
+    # The follower notices the stream ended, and comes back by itself.
+    assert seen.until(
+        lambda: sum(s.state == "following" and s.source == "dovecot" for s in seen.states) >= 2,
+        timeout=60,
+    ), seen.states
+    token = new_token()
+    msgid = send(lab, lab.settings.address("bob"), token)
+    assert seen.until(
+        lambda: any(e.msgid == msgid and e.service == "dovecot" for e in seen.events), 60
+    )
+    time.sleep(1.0)
+    seen.pump()
+    truth = _timestamps(lab, "dovecot", start)
+    truth_set = set(truth)
+    dovecot_lines = [e.raw for e in seen.events if e.raw in truth_set]
+    assert len(dovecot_lines) == len(set(dovecot_lines)), "a line was shown twice"
+    shown = set(dovecot_lines)
+    missing = [line for line in truth if line not in shown]
+    assert not missing, missing[:5]
+    assert follow.last_stamp("dovecot") == truth[-1].partition(" ")[0]
+
+
+def _append_reports(lab: Lab, folder: str, count: int) -> None:
+    data = (FIXTURES / "postfix-userunknown.eml").read_bytes()
+    client = imap_login(lab, "dsn-monitor")
+    try:
+        client.create_folder(folder)
+        for n in range(count):
+            client.append(folder, data.replace(b"nobody@remote.test", b"n%d@remote.test" % n))
+    finally:
+        client.logout()
+
+
+def _settings(cfg: Config, folder: str) -> ImapSettings:
+    base = cfg.imap_settings()
+    return ImapSettings(
+        host=base.host,
+        port=base.port,
+        user=base.user,
+        password=base.password,
+        tls=base.tls,
+        ca=base.ca,
+        folder=folder,
+    )
+
+
+def test_sync_stores_each_report_once_and_resumes(lab: Lab, cfg: Config) -> None:
+    folder = f"Sync{new_token()}"
+    _append_reports(lab, folder, 30)
+    store = Store(cfg.store)
+    watcher = MailboxWatcher(_settings(cfg, folder), store)
+    assert watcher.sync_once() == 30
+    assert watcher.sync_once() == 0  # a restart fetches only what is new
+    _append_reports_more(lab, folder, 5)
+    assert watcher.sync_once() == 5
+    rows = store.reports()
+    assert len(rows) == 35
+    assert {r["reason"] for r in rows} == {"userunknown"}
+    assert len({r["recipient"] for r in rows}) == 35
+
+
+def _append_reports_more(lab: Lab, folder: str, count: int) -> None:
+    data = (FIXTURES / "qmail-freetext.eml").read_bytes()
+    client = imap_login(lab, "dsn-monitor")
+    try:
+        for n in range(count):
+            client.append(folder, data.replace(b"gone@example.net", b"more%d@example.net" % n))
+    finally:
+        client.logout()
+
+
+def test_new_report_arrives_through_idle(lab: Lab, cfg: Config) -> None:
+    folder = f"Idle{new_token()}"
+    _append_reports(lab, folder, 1)
+    store = Store(cfg.store)
+    got: list[tuple[Where, Report]] = []
+    states: list[str] = []
+    watcher = MailboxWatcher(
+        _settings(cfg, folder),
+        store,
+        on_report=lambda w, r: got.append((w, r)),
+        on_state=lambda s, d: states.append(s),
+    )
+    thread = threading.Thread(target=watcher.run, daemon=True)
+    thread.start()
+    try:
+        assert wait_for(lambda: "idle" in states and len(got) == 1, 30)
+        started = time.monotonic()
+        _append_reports_more(lab, folder, 1)
+        assert wait_for(lambda: len(got) == 2, 30)
+        assert time.monotonic() - started < 10
+        assert got[1][1].reports[0].recipient == "more0@example.net"
+    finally:
+        watcher.stop()
+        thread.join(10)
+    assert "stopped" in states
+
+
+def test_dovecot_restart_mid_sync_still_stores_everything_once(lab: Lab, cfg: Config) -> None:
+    folder = f"Restart{new_token()}"
+    _append_reports(lab, folder, 400)
+    store = Store(cfg.store)
+    restarted = threading.Event()
+    states: list[str] = []
+
+    def on_progress(progress: Any) -> None:
+        if progress.done >= 200 and not restarted.is_set():
+            restarted.set()
+            lab.container("dovecot").restart(timeout=2)
+
+    watcher = MailboxWatcher(
+        _settings(cfg, folder),
+        store,
+        on_progress=on_progress,
+        on_state=lambda s, d: states.append(s),
+    )
+    thread = threading.Thread(target=watcher.run, daemon=True)
+    thread.start()
+    try:
+        assert wait_for(lambda: store.count_messages() == 400 and "idle" in states, 120)
+    finally:
+        watcher.stop()
+        thread.join(10)
+    assert restarted.is_set()
+    assert "reconnecting" in states or "error" in states
+    rows = store.reports()
+    assert len(rows) == 400
+    assert len({r["recipient"] for r in rows}) == 400
+
+
+def test_wrong_password_gives_one_line(cfg: Config) -> None:
+    base = cfg.imap_settings()
+    wrong = ImapSettings(
+        host=base.host, port=base.port, user=base.user, password="wrong", tls=base.tls, ca=base.ca
+    )
+    with pytest.raises(MailboxError) as info:
+        connect(wrong)
+    message = str(info.value)
+    assert "\n" not in message
+    assert "check the user and password" in message
+    assert "wrong" not in message.replace("wrong password", "")
+
+
+def test_untrusted_certificate_is_refused_by_default(cfg: Config) -> None:
+    base = cfg.imap_settings()
+    untrusted = ImapSettings(
+        host=base.host, port=base.port, user=base.user, password=base.password, tls=base.tls
+    )
+    with pytest.raises(MailboxError, match="certificate not trusted"):
+        connect(untrusted)

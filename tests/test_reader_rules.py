@@ -1,0 +1,346 @@
+"""Rules of the reader added one by one, each with a small message written for it."""
+
+from __future__ import annotations
+
+from email import message_from_bytes
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dsnwatch.dsn import read_report
+from dsnwatch.dsn.gates import literal_gate
+from dsnwatch.dsn.mime import POLICY, parse_bytes, split_parts
+from dsnwatch.dsn.reasons import PHRASES
+
+# --- literal gates ----------------------------------------------------------------
+
+
+def test_gate_of_an_alternation_names_each_branch() -> None:
+    gate = literal_gate(r"(?:user|mailbox) (?:is )?unknown|no such user")
+    assert gate is not None
+    assert "unknown" in gate
+    assert "no such user" in gate
+
+
+def test_gate_is_none_without_a_required_literal() -> None:
+    assert literal_gate(r"\|\s*/") is None
+    assert literal_gate(r"[0-9]+") is None
+
+
+@pytest.mark.parametrize(("reason", "index"), [(r, i) for i, (r, _) in enumerate(PHRASES)])
+def test_every_reason_gate_lets_its_own_matches_through(reason: str, index: int) -> None:
+    pattern = PHRASES[index][1]
+    gate = literal_gate(pattern.pattern)
+    if gate is None:
+        return
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+    @given(st.from_regex(pattern))
+    def check(text: str) -> None:
+        assert any(literal in text for literal in gate), (reason, text)
+
+    check()
+
+
+# --- MIME splitting ---------------------------------------------------------------
+
+_NESTED = b"""From: MAILER-DAEMON@mx.example.org
+To: sender@example.com
+Subject: Undelivered Mail Returned to Sender
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="outer"
+
+preamble text
+--outer
+Content-Type: text/plain
+
+The mail system: your message could not be delivered.
+
+--outer
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.org
+
+Final-Recipient: rfc822; gone@example.net
+Action: failed
+Status: 5.1.1
+Diagnostic-Code: smtp; 550 5.1.1 <gone@example.net>: Recipient address rejected:
+    User unknown in local recipient table
+
+--outer
+Content-Type: message/rfc822
+
+From: sender@example.com
+To: gone@example.net
+Subject: hello
+Message-ID: <m1@example.com>
+Content-Type: multipart/mixed; boundary="inner"
+
+--inner
+Content-Type: text/plain
+
+--outer-looking but not a boundary: --outerX
+--inner--
+--outer--
+epilogue
+"""
+
+
+def test_split_matches_the_standard_parser_on_parts_that_are_read() -> None:
+    ours = split_parts(parse_bytes(_NESTED))
+    theirs = split_parts(message_from_bytes(_NESTED, policy=POLICY))
+    assert ours.texts == theirs.texts
+    assert [t.split() for t in ours.status_texts] == [t.split() for t in theirs.status_texts]
+    assert ours.original is not None and theirs.original is not None
+    assert ours.original.items() == theirs.original.items()
+
+
+def test_nested_original_body_is_not_taken_apart() -> None:
+    parts = split_parts(parse_bytes(_NESTED))
+    assert parts.original is not None
+    assert isinstance(parts.original.get_payload(), str)
+
+
+def test_multipart_without_its_opening_boundary_keeps_the_body_as_text() -> None:
+    data = (
+        b"From: MAILER-DAEMON@example.org\nSubject: Undelivered\n"
+        b'Content-Type: multipart/mixed; boundary="nothere"\n\n'
+        b"<gone@example.net>: 550 5.1.1 user unknown\n"
+    )
+    message = parse_bytes(data)
+    assert isinstance(message.get_payload(), str)
+    [entry] = read_report(data).reports
+    assert entry.recipient == "gone@example.net"
+
+
+# --- reports and provider codes ---------------------------------------------------
+
+
+def _dsn(text_part: str, status_part: str) -> bytes:
+    return (
+        "From: Mail Delivery System <MAILER-DAEMON@relay.example.org>\n"
+        "To: sender@example.com\n"
+        "Subject: Delivery Status Notification (Failure)\n"
+        "MIME-Version: 1.0\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b1"\n\n'
+        f"--b1\nContent-Type: text/plain\n\n{text_part}\n"
+        f"--b1\nContent-Type: message/delivery-status\n\n{status_part}\n"
+        "--b1--\n"
+    ).encode()
+
+
+def test_fields_written_before_the_recipient_belong_to_it() -> None:
+    data = _dsn(
+        "This message was created automatically.",
+        "Reporting-MTA: dns; 192.0.2.1\n\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 RCP-P2 "
+        "http://postmaster.facebook.com/response_codes#rcp Refused due to recipient preferences\n"
+        "Status: 5.1.1\nFinal-Recipient: rfc822; someone@facebook.com\nAction: failed\n",
+    )
+    [entry] = read_report(data).reports
+    assert entry.status == "5.1.1"
+    assert entry.reason == "filtered"
+    assert entry.hard_bounce is False
+
+
+def test_recipient_address_rejected_defers_to_the_detail_and_status() -> None:
+    data = _dsn(
+        "There was an error delivering your mail.",
+        "Reporting-MTA: dns; relay.example.org\n\n"
+        "Final-Recipient: rfc822; box@example.net\nAction: failed\nStatus: 5.3.2\n"
+        "Diagnostic-Code: smtp; 521 5.3.2 <box@example.net>: Recipient address rejected: "
+        "System not accepting network messages\n",
+    )
+    [entry] = read_report(data).reports
+    assert entry.reason == "notaccept"
+
+
+def test_yahoo_deferral_at_mail_from_is_a_refused_sender() -> None:
+    data = _dsn(
+        "<user@yahoo.example>: host mta5.am0.yahoodns.net[192.0.2.9] said: 421 4.7.0 "
+        "[TSS04] Messages from 192.0.2.7 temporarily deferred (in reply to MAIL FROM command)",
+        "Reporting-MTA: dns; relay.example.org\n\n"
+        "Final-Recipient: rfc822; user@yahoo.example\nAction: failed\nStatus: 4.7.0\n"
+        "Remote-MTA: dns; mta5.am0.yahoodns.net\n"
+        "Diagnostic-Code: smtp; 421 4.7.0 [TSS04] Messages from 192.0.2.7 temporarily deferred\n",
+    )
+    [entry] = read_report(data).reports
+    assert entry.reason == "rejected"
+
+
+def test_google_groups_refusal_is_a_refused_sender() -> None:
+    data = (
+        b"From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\n"
+        b"To: poster@example.com\nSubject: Delivery Status Notification (Failure)\n"
+        b"X-Failed-Recipients: team@googlegroups.com\nContent-Type: text/plain\n\n"
+        b"Hello poster@example.com,\n\nWe're writing to let you know that the group you tried "
+        b"to contact (team) may not exist, or you may not have permission to post messages "
+        b"to the group.\n\nIf you have questions, visit the Help Center at "
+        b"https://groups.google.com/support/.\n"
+    )
+    [entry] = read_report(data).reports
+    assert entry.recipient == "team@googlegroups.com"
+    assert entry.reason == "rejected"
+
+
+@pytest.mark.parametrize(
+    ("text", "status", "command", "want"),
+    [
+        (
+            "554 The mail could not be delivered because the domain is not reachable.",
+            "5.5.0",
+            None,
+            "hostunknown",
+        ),
+        ("550 domain [example.com] mismatches client ip 192.0.2.1.", "5.5.0", None, "requireptr"),
+        (
+            "552-5.7.0 This message was blocked because its content presents a potential",
+            "5.7.0",
+            "DATA",
+            "policyviolation",
+        ),
+        (
+            "Your email to group g@example.com was rejected due to spam classification. "
+            "Set up SPF records for your sending domain.",
+            "5.0.0",
+            None,
+            "spamdetected",
+        ),
+        (
+            "550-Please turn on SMTP Authentication in your mail client.",
+            "5.0.0",
+            None,
+            "securityerror",
+        ),
+        (
+            "550 5.7.0 <s@example.jp>... Please use the SMTP server of your ISP.",
+            "5.7.0",
+            "MAIL",
+            "blocked",
+        ),
+        (
+            "550 5.2.0 <s@example.com> From: domain is invalid. Please provide a valid From:",
+            "5.2.0",
+            "DATA",
+            "rejected",
+        ),
+        ("550 5.6.9 improper use of 8-bit data in message header", "5.6.9", "DATA", "contenterror"),
+        ("dns lookup failure: host mx.example.org not found", None, None, "hostunknown"),
+        (
+            "551 5.7.1 <a@example.net>: Recipient address rejected: Delivery not authorized",
+            "5.7.1",
+            "RCPT",
+            "securityerror",
+        ),
+        (
+            "421 4.3.0 Upstream error, please check the postmaster page",
+            "4.3.0",
+            "DATA",
+            "systemerror",
+        ),
+    ],
+)
+def test_phrases_and_codes(text: str, status: str | None, command: str | None, want: str) -> None:
+    from dsnwatch.dsn.reasons import classify
+
+    assert classify(text, status, command=command, status_given=status is not None) == want
+
+
+def test_stage_named_as_after_rcpt_command() -> None:
+    from dsnwatch.dsn.smtp import command_of
+
+    assert command_of("SMTP error from remote server after RCPT command: 550") == "RCPT"
+    assert command_of("SMTP error from remote server after MAIL command: 550") == "MAIL"
+
+
+def test_amazon_ses_submission_refusing_an_unverified_identity_is_no_relaying() -> None:
+    from dsnwatch.dsn.providers import reason_for
+
+    text = "554 Message rejected: Email address is not verified. The following identities failed"
+    assert reason_for("email-smtp.us-east-1.amazonaws.com", text, "DATA") == "norelaying"
+    assert reason_for("mx.example.net", text, "DATA") is None
+
+
+# --- Amazon SES notifications -------------------------------------------------------
+
+_SES_HEAD = (
+    b"From: AWS Notifications <no-reply@sns.amazonaws.com>\n"
+    b"To: ops@example.com\nSubject: AWS Notification Message\n"
+    b"Content-Type: text/plain; charset=UTF-8\n\n"
+)
+
+
+def test_ses_bounce_notification_in_json_gives_its_recipients() -> None:
+    body = (
+        b'{"notificationType":"Bounce","bounce":{"bounceType":"Permanent","bounceSubType":'
+        b'"General","bouncedRecipients":[{"emailAddress":"gone@example.net","action":"failed",'
+        b'"status":"5.1.1","diagnosticCode":"smtp; 550 5.1.1 user unk\nnown"}]},'
+        b'"mail":{"source":"sender@example.com"}}\n\n--\nIf you wish to stop receiving ...\n'
+    )
+    report = read_report(_SES_HEAD + body)
+    [entry] = report.reports
+    assert report.kind == "delivery-status"
+    assert (entry.recipient, entry.status, entry.reason) == (
+        "gone@example.net",
+        "5.1.1",
+        "userunknown",
+    )
+
+
+def test_ses_suppressed_and_delivery_and_complaint_notifications() -> None:
+    suppressed = (
+        b'{"notificationType":"Bounce","bounce":{"bounceType":"Permanent","bounceSubType":'
+        b'"Suppressed","bouncedRecipients":[{"emailAddress":"x@example.net","status":"5.1.1",'
+        b'"diagnosticCode":"Amazon SES has suppressed sending to this address"}]}}'
+    )
+    assert [r.reason for r in read_report(_SES_HEAD + suppressed).reports] == ["suppressed"]
+    delivery = (
+        b'{"notificationType":"Delivery","delivery":{"recipients":["ok@example.net"],'
+        b'"smtpResponse":"250 2.6.0 Message received"}}'
+    )
+    [entry] = read_report(_SES_HEAD + delivery).reports
+    assert (entry.reason, entry.status, entry.reply_code) == ("delivered", "2.6.0", "250")
+    complaint = (
+        b'{"notificationType":"Complaint","complaint":{"complainedRecipients":'
+        b'[{"emailAddress":"c@example.net"}],"complaintFeedbackType":"abuse"}}'
+    )
+    report = read_report(_SES_HEAD + complaint)
+    assert report.kind == "complaint"
+    assert [(r.reason, r.feedback_type) for r in report.reports] == [("feedback", "abuse")]
+
+
+_HEADERISH = st.lists(
+    st.sampled_from(
+        [
+            "Subject: hi",
+            "From: a@example.org",
+            "From someone Mon Jan 1",
+            "X-Folded: one",
+            "  two",
+            "\tthree",
+            ": no name",
+            "no colon here",
+            "",
+            "Content-Type: text/plain",
+            "X-Empty:",
+            "Bad Name: value",
+        ]
+    ),
+    max_size=8,
+).map(lambda lines: "\n".join(lines))
+
+
+@settings(max_examples=300, deadline=None)
+@given(head=_HEADERISH, body=st.text(alphabet="ab:\n \t", max_size=30))
+def test_header_block_reads_like_the_standard_parser(head: str, body: str) -> None:
+    from email.parser import Parser
+
+    from dsnwatch.dsn.mime import _parse_head
+
+    text = head + "\n" + body
+    ours, rest = _parse_head(text)
+    theirs = Parser(policy=POLICY).parsestr(text, headersonly=True)
+    assert ours.items() == theirs.items()
+    assert ours.get_unixfrom() == theirs.get_unixfrom()
+    assert rest == theirs.get_payload()

@@ -1,0 +1,224 @@
+"""`dsnwatch test` against the lab: every stage after install, and the right failure
+when a link is missing.
+
+Set DSNWATCH_LAB_DIR to share a running lab. The module restores the lab to the
+state it found (installed or not) with the installer's own functions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from dsnwatch.config import Config, load_config
+from dsnwatch.install import carry_out, prepare_install, prepare_uninstall
+from dsnwatch.install.apply import apply_plan
+from dsnwatch.runtime.docker import DockerRuntime
+from dsnwatch.tester.cli import format_result, register
+from dsnwatch.tester.run import TestError, run_tests
+
+pytestmark = pytest.mark.lab
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"the lab must run in CI but cannot: {reason}", pytrace=False)
+    pytest.skip(f"lab not available: {reason}")
+
+
+class LabTarget:
+    """The lab as the launcher sees it, and the means to break and mend its pipeline."""
+
+    def __init__(self, lab: Any, cfg: Config, runtime: DockerRuntime) -> None:
+        self.lab = lab
+        self.cfg = cfg
+        self.runtime = runtime
+
+    def config(self, tmp_path: Path) -> Config:
+        """The lab's settings with a store of the test's own (the rate limit is per store)."""
+        cfg = load_config(lab=True)
+        cfg.store = str(tmp_path / "dsnwatch.sqlite")
+        return cfg
+
+    def _settle(self, plan_restarts: bool) -> None:
+        if plan_restarts:
+            self.lab.wait_healthy(120)
+
+    def install(self) -> None:
+        prepared = prepare_install(self.cfg, self.runtime)
+        if not prepared.plan.empty:
+            restarts = prepared.plan.restart_postfix
+            carry_out(prepared, log=lambda _m: None)
+            self._settle(restarts)
+
+    def uninstall(self, service: str | None = None) -> None:
+        """Take out every managed part, or only the Postfix or the Dovecot one."""
+        prepared = prepare_uninstall(self.cfg, self.runtime)
+        plan = prepared.plan
+        if service is not None:
+            plan.changes = [c for c in plan.changes if c.service == service]
+            if service != "postfix":
+                plan.restart_postfix = plan.reload_postfix = False
+            if service != "dovecot":
+                plan.restart_dovecot = False
+        if plan.empty:
+            return
+        restarts = plan.restart_postfix
+        apply_plan(self.runtime, prepared.layout, plan, lambda _m: None)
+        self._settle(restarts)
+
+    def installed(self) -> bool:
+        return prepare_install(self.cfg, self.runtime).plan.empty
+
+
+@pytest.fixture(scope="module")
+def target() -> Iterator[LabTarget]:
+    from dsnwatch.lab import EngineError, Lab, LabError, LabSettings, find_engine
+
+    try:
+        lab = Lab(LabSettings.load(), find_engine())
+        lab.up()
+        cfg = load_config(lab=True)
+    except (EngineError, LabError) as exc:
+        _unavailable(str(exc))
+    except Exception as exc:
+        _unavailable(f"{type(exc).__name__}: {exc}")
+    runtime = DockerRuntime(cfg.compose_project, cfg.docker_host)
+    the_target = LabTarget(lab, cfg, runtime)
+    was_installed = the_target.installed()
+    the_target.install()
+    yield the_target
+    if not was_installed:
+        the_target.uninstall()
+
+
+def _stage(results: list[Any], kind: str) -> dict[str, Any]:
+    return {s.id: s for s in next(r for r in results if r.spec.kind == kind).stages}
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+
+    @app.callback()
+    def root(ctx: typer.Context) -> None:
+        """The lab's settings, as `dsnwatch --lab` gives them."""
+        ctx.obj = {"config": None, "lab": True}
+
+    register(app)
+    return app
+
+
+def test_test_all_passes_every_stage_after_install(
+    target: LabTarget, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DSNWATCH_STORE", str(tmp_path / "dsnwatch.sqlite"))
+    started = time.monotonic()
+    result = CliRunner().invoke(_app(), ["test", "all", "--wait", "60", "--json"])
+    took = time.monotonic() - started
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["passed"] is True
+    assert [t["test"] for t in out["tests"]] == ["local", "remote", "ses", "complaint"]
+    for test in out["tests"]:
+        states = {s["id"]: s["state"] for s in test["stages"]}
+        expected_skips = {"postfix-copy"} if test["test"] in ("ses", "complaint") else set()
+        assert {k for k, v in states.items() if v == "skipped"} == expected_skips, test
+        assert {v for k, v in states.items() if k not in expected_skips} == {"passed"}, test
+    # The figures for the closing note: the wall time and each stage's time.
+    print(f"\n`dsnwatch test all` in the lab: {took:.2f}s wall time")
+    for test in out["tests"]:
+        times = ", ".join(
+            f"{s['id']} {s['at']:.2f}s" for s in test["stages"] if s["at"] is not None
+        )
+        print(f"  {test['test']}: {test['duration']:.2f}s ({times})")
+
+
+@pytest.mark.parametrize("kind", ["local", "remote", "ses", "complaint"])
+def test_each_test_passes_alone_is_stored_and_rate_limited(
+    target: LabTarget, tmp_path: Path, kind: str
+) -> None:
+    cfg = target.config(tmp_path)
+    results = run_tests(cfg, [kind], wait=60)
+    assert len(results) == 1
+    assert results[0].passed, format_result(results[0])
+    from dsnwatch.store import Store
+
+    store = Store(cfg.store)
+    try:
+        rows = store.table("test_runs")
+    finally:
+        store.close()
+    assert [(r["test"], r["token"], r["passed"]) for r in rows] == [
+        (kind, results[0].spec.token, 1)
+    ]
+    with pytest.raises(TestError, match=f"a {kind} test ran"):
+        run_tests(cfg, [kind], wait=60)
+
+
+def test_local_fails_at_the_postfix_copy_without_the_postfix_part(
+    target: LabTarget, tmp_path: Path
+) -> None:
+    target.uninstall("postfix")
+    try:
+        results = run_tests(target.config(tmp_path), ["local"], wait=60)
+    finally:
+        target.install()
+    result = results[0]
+    failed = result.failed_stage
+    assert failed is not None, format_result(result)
+    assert failed.id == "postfix-copy"
+    assert failed.detail == (
+        f"Postfix bounced it, but no copy reached {target.cfg.mailbox}: "
+        "notify_classes is not active; run dsnwatch doctor"
+    )
+    stages = _stage(results, "local")
+    assert stages["redirect"].state == "passed"  # the Sieve rule still copied it
+    assert stages["mailbox"].state == "passed"
+    assert result.duration is not None and result.duration < 40
+
+
+def test_remote_fails_at_the_redirect_without_the_sieve_rule(
+    target: LabTarget, tmp_path: Path
+) -> None:
+    target.uninstall("dovecot")
+    try:
+        results = run_tests(target.config(tmp_path), ["remote"], wait=60)
+    finally:
+        target.install()
+    result = results[0]
+    failed = result.failed_stage
+    assert failed is not None, format_result(result)
+    assert failed.id == "redirect"
+    assert "Sieve did not copy it" in failed.detail
+    assert "sieve_before rule is missing or not active; run dsnwatch doctor" in failed.detail
+    stages = _stage(results, "remote")
+    assert stages["postfix-copy"].state == "passed"
+    assert stages["mailbox"].state == "passed"  # the postmaster copy still arrived
+
+
+@pytest.mark.parametrize(
+    ("kind", "to"),
+    [
+        ("local", "bob@lab.test"),
+        ("remote", "user@lab.test"),
+        ("ses", "success@simulator.amazonses.com"),
+        ("complaint", "bob@lab.test"),
+    ],
+)
+def test_the_launcher_refuses_a_target_outside_its_rules(
+    target: LabTarget, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str, to: str
+) -> None:
+    monkeypatch.setenv("DSNWATCH_STORE", str(tmp_path / "dsnwatch.sqlite"))
+    result = CliRunner().invoke(_app(), ["test", kind, "--to", to])
+    assert result.exit_code == 2
+    assert "dsnwatch: error:" in result.output
+    with pytest.raises(TestError):
+        run_tests(target.config(tmp_path), [kind], to=to)
