@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dsnwatch.config import Config, ConfigError
+from dsnwatch.tui.sources import StageState, StageUpdate, TestOutcome
 
 if TYPE_CHECKING:
     from dsnwatch.install import Prepared
@@ -14,6 +16,7 @@ if TYPE_CHECKING:
     from dsnwatch.logs.follow import LogQueue
     from dsnwatch.mailbox import ProgressCallback, ReportCallback, StateCallback
     from dsnwatch.store import Store
+    from dsnwatch.tester.model import TestResult
     from dsnwatch.tui.sources import Follower, Sources, TestRunner, Watcher
 
 
@@ -47,9 +50,31 @@ def server_label(cfg: Config) -> str:
     return f"{cfg.compose_project}{' @ ' + where if where else ''}"
 
 
-def _launcher(cfg: Config) -> TestRunner | None:
-    """The test-bounce launcher, adapted to stage updates; None until `dsnwatch test` exists."""
-    return None
+def test_runner(cfg: Config) -> TestRunner:
+    """The test-bounce launcher (`dsnwatch test`), adapted to the console's stage updates."""
+
+    def run(
+        kind: str, stage: Callable[[StageUpdate], None], stop: threading.Event
+    ) -> list[TestOutcome]:
+        from dsnwatch.tester.run import run_tests
+
+        shown: dict[tuple[str, str], str] = {}
+
+        def progress(result: TestResult) -> None:
+            for item in result.stages:
+                # A stage still pending is being waited for; one never reached is skipped.
+                state: StageState = {"pending": "running", "unreached": "skipped"}.get(
+                    item.state, item.state
+                )  # type: ignore[assignment]
+                key = (result.spec.token, item.id)
+                if shown.get(key) != state:
+                    shown[key] = state
+                    stage(StageUpdate(result.spec.kind, item.name, state, item.detail, item.at))
+
+        results = run_tests(cfg, [kind], on_update=progress, stop=stop)
+        return [TestOutcome(r.spec.kind, r.passed, r.verdict) for r in results]
+
+    return run
 
 
 def sources_from_config(cfg: Config) -> Sources:
@@ -125,7 +150,7 @@ def sources_from_config(cfg: Config) -> Sources:
         fetch_message=fetch,
         doctor=doctor,
         plan_install=plan_install,
-        run_test=_launcher(cfg),
+        run_test=test_runner(cfg),
     )
 
 
