@@ -126,6 +126,28 @@ def _quietly_close(client: Any) -> None:
             client.shutdown()
 
 
+def fetch_message(settings: ImapSettings, folder: str, uidvalidity: int, uid: int) -> bytes:
+    """The stored bytes of one message, found by UIDVALIDITY and UID; MailboxError if gone."""
+    client = connect(settings)
+    try:
+        try:
+            info = client.select_folder(folder, readonly=True)
+        except Exception as exc:
+            raise MailboxError(f"cannot open folder {folder!r}: {_one_line(exc)}") from None
+        if int(info[b"UIDVALIDITY"]) != uidvalidity:
+            raise MailboxError(
+                f"{folder} was renumbered (UIDVALIDITY changed); the message is gone"
+            )
+        fetched = client.fetch([uid], [f"BODY.PEEK[]<0.{FETCH_LIMIT}>"])
+        data = fetched.get(uid, {})
+        raw = data.get(b"BODY[]<0>") or data.get(b"BODY[]")
+        if raw is None:
+            raise MailboxError(f"message {uid} is no longer in {folder}")
+        return bytes(raw)
+    finally:
+        _quietly_close(client)
+
+
 class MailboxWatcher:
     """Syncs the central mailbox into the store, then follows it."""
 

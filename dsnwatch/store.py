@@ -411,6 +411,31 @@ class Store:
             args.append(limit)
         return self._dicts(sql, args)
 
+    def events_about(
+        self,
+        *,
+        msgids: Iterable[str] = (),
+        queue_ids: Iterable[str] = (),
+        recipients: Iterable[str] = (),
+        limit: int = 200,
+    ) -> list[dict[str, Any]]:
+        """Stored log events naming any of these Message-IDs, queue ids or recipients."""
+        where: list[str] = []
+        args: list[Any] = []
+        for column, values in (
+            ("msgid", msgids),
+            ("queue_id", queue_ids),
+            ("recipient", recipients),
+        ):
+            wanted = sorted({v for v in values if v})
+            if wanted:
+                where.append(f"{column} IN ({', '.join('?' for _ in wanted)})")
+                args.extend(wanted)
+        if not where:
+            return []
+        sql = f"SELECT * FROM events WHERE {' OR '.join(where)} ORDER BY id DESC LIMIT ?"
+        return self._dicts(sql, [*args, limit])[::-1]
+
     def count_messages(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM messages").fetchone()[0])
 

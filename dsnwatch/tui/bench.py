@@ -1,0 +1,195 @@
+"""Console figures: time to first paint, key latency under a log flood, memory after a million lines.
+
+    python -m dsnwatch.tui.bench [--rate 50000] [--lines 1000000] [--lab]
+
+Runs the real app headless over a synthetic follower that writes mailcow-shaped
+lines at a fixed rate through the same queue, pump, correlator and store as the
+real one. `--lab` also times the first paint against the lab's configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from dsnwatch.logs.follow import LogQueue
+from dsnwatch.logs.readers import read_line
+from dsnwatch.store import Store
+from dsnwatch.tui.sources import Sources
+
+_TEMPLATES = (
+    "2026-12-03T16:00:{s:02d}.{n:09d}Z Dec  3 16:00:{s:02d} h postfix/smtp[4{s}]: {q}: to=<u{n}@remote.test>,"
+    " relay=mx.remote.test[198.51.100.7]:25, delay=0.6, dsn=5.1.1, status=bounced (550 5.1.1 user unknown)",
+    "2026-12-03T16:00:{s:02d}.{n:09d}Z Dec  3 16:00:{s:02d} h dovecot: lmtp(a@example.org)<1><s{n}>: sieve:"
+    " msgid=<m{n}@example.org>: redirect action: forwarded to <dsn-monitor@example.org>",
+    "2026-12-03T16:00:{s:02d}.{n:09d}Z Dec  3 16:00:{s:02d} h postfix/qmgr[9]: {q}: removed",
+)
+
+
+def rss_mb() -> float:
+    """The process's resident memory now, in MB (Linux), else its peak."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        import os
+
+        return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
+    except (OSError, ValueError, IndexError):
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
+
+
+class Flood:
+    """A follower that writes `rate` lines a second until `total` lines or stopped."""
+
+    def __init__(self, queue: LogQueue, rate: int, total: int) -> None:
+        self.queue = queue
+        self.rate = rate
+        self.total = total
+        self.sent = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="flood", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        batch = max(1, self.rate // 100)  # a hundred bursts a second
+        started = time.perf_counter()
+        while not self._stop.is_set() and self.sent < self.total:
+            for _ in range(min(batch, self.total - self.sent)):
+                n = self.sent
+                line = _TEMPLATES[n % 3].format(s=(n // 1000) % 60, n=n, q=f"{n:010X}")
+                self.queue.put(read_line(line))
+                self.sent += 1
+            ahead = self.sent / self.rate - (time.perf_counter() - started)
+            if ahead > 0:
+                time.sleep(ahead)
+
+
+def flood_sources(tmp: Path, rate: int, total: int, holder: dict[str, Flood]) -> Sources:
+    def followers(queue: LogQueue) -> Flood:
+        flood = Flood(queue, rate, total)
+        holder["flood"] = flood
+        return flood
+
+    return Sources(
+        server="bench",
+        open_store=lambda: Store(tmp / "bench.sqlite"),
+        monitor="dsn-monitor@example.org",
+        followers=followers,
+        watcher=None,
+    )
+
+
+async def first_paint(sources: Sources) -> float:
+    """Seconds from creating the app to its first full screen, headless."""
+    from dsnwatch.tui.app import DsnwatchApp
+
+    started = time.perf_counter()
+    app = DsnwatchApp(sources)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        app.screen._compositor.render_update(full=True)
+        elapsed = time.perf_counter() - started
+        app.shutdown_sources()
+    return elapsed
+
+
+async def key_latency(tmp: Path, rate: int, presses: int) -> dict[str, float]:
+    """Milliseconds from a key press to its effect while `rate` lines a second arrive."""
+    from dsnwatch.tui.app import DsnwatchApp
+
+    holder: dict[str, Flood] = {}
+    app = DsnwatchApp(flood_sources(tmp, rate, 10**9, holder))
+    timings: list[float] = []
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(1.0)  # the flood is running
+        view = app.log_view
+        start_lines = view.received
+        start_time = time.perf_counter()
+        for _ in range(presses):
+            before = view.following
+            t0 = time.perf_counter()
+            # As a terminal would send it: one key event into the app's queue.
+            app.simulate_key("space")
+            while view.following == before:
+                await asyncio.sleep(0.001)
+            app.screen._compositor.render_update(full=True)  # the repaint the key causes
+            timings.append((time.perf_counter() - t0) * 1000)
+            await asyncio.sleep(0.1)
+        shown_rate = (view.received - start_lines) / (time.perf_counter() - start_time)
+        holder["flood"].stop()
+        app.shutdown_sources()
+    timings.sort()
+    return {
+        "median_ms": statistics.median(timings),
+        "p95_ms": timings[int(len(timings) * 0.95) - 1],
+        "max_ms": timings[-1],
+        "lines_per_s_shown": shown_rate,
+    }
+
+
+async def memory_after(tmp: Path, lines: int, rate: int) -> dict[str, float]:
+    """Resident memory once `lines` lines have passed through the console."""
+    from dsnwatch.tui.app import DsnwatchApp
+
+    before = rss_mb()
+    holder: dict[str, Flood] = {}
+    app = DsnwatchApp(flood_sources(tmp, rate, lines, holder))
+    started = time.perf_counter()
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.log_view
+        while view.received < lines:
+            await pilot.pause(0.2)
+        elapsed = time.perf_counter() - started
+        after = rss_mb()
+        app.shutdown_sources()
+    return {"rss_mb": after, "rss_growth_mb": after - before, "seconds": elapsed}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the console's figures."""
+    parser = argparse.ArgumentParser(prog="python -m dsnwatch.tui.bench", description=__doc__)
+    parser.add_argument("--rate", type=int, default=50_000, help="log lines per second")
+    parser.add_argument("--lines", type=int, default=1_000_000, help="lines for the memory figure")
+    parser.add_argument("--presses", type=int, default=20)
+    parser.add_argument("--lab", action="store_true", help="also time first paint on the lab")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        quiet = Sources(server="bench", open_store=lambda: Store(tmp / "paint.sqlite"))
+        paint = asyncio.run(first_paint(quiet))
+        print(f"first paint (no sources, headless):       {paint * 1000:7.0f} ms")
+        if args.lab:
+            from dsnwatch.config import load_config
+            from dsnwatch.tui.launch import sources_from_config
+
+            lab = asyncio.run(first_paint(sources_from_config(load_config(lab=True))))
+            print(f"first paint (the lab's sources):          {lab * 1000:7.0f} ms")
+        keys: dict[str, Any] = asyncio.run(key_latency(tmp, args.rate, args.presses))
+        print(
+            f"key to effect at {args.rate:,} lines/s:      median {keys['median_ms']:.0f} ms,"
+            f" p95 {keys['p95_ms']:.0f} ms, max {keys['max_ms']:.0f} ms"
+            f" ({keys['lines_per_s_shown']:,.0f} lines/s reached the view)"
+        )
+        memory = asyncio.run(memory_after(tmp, args.lines, args.rate))
+        print(
+            f"memory after {args.lines:,} lines:        {memory['rss_mb']:7.0f} MB resident"
+            f" (+{memory['rss_growth_mb']:.0f} MB; {memory['seconds']:.0f} s to pass them)"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The console's screens: help, confirmation, report detail, install, tests, doctor."""
