@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CORPUS ?= ../shared/dsn-corpus
 
-.PHONY: install test lint accuracy bench fuzz clean engine lab lab-down lab-status lab-test
+.PHONY: install demo test lint accuracy bench fuzz clean engine lab lab-down lab-status lab-test
 
 $(BIN)/dsnwatch: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +13,11 @@ $(BIN)/dsnwatch: pyproject.toml
 	touch $@
 
 install: $(BIN)/dsnwatch ## a .venv with the project and its dev extras
+
+demo: install engine ## the lab, the DSN pipeline installed in it, and the console on it
+	$(BIN)/dsnwatch lab up
+	$(BIN)/dsnwatch --lab install
+	$(BIN)/dsnwatch --lab
 
 test: install engine ## every test, the lab included
 	DSNWATCH_CORPUS=$(CORPUS) $(BIN)/pytest -q

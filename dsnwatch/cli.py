@@ -43,10 +43,15 @@ def root(
         bool, typer.Option("--lab", help="Use the settings `dsnwatch lab up` wrote.")
     ] = False,
 ) -> None:
-    """Every delivery failure of a mailcow server, in one place, live."""
+    """Every delivery failure of a mailcow server, in one place, live.
+
+    With no command, opens the console (`dsnwatch --lab` for the lab).
+    """
     ctx.obj = {"config": config, "lab": lab}
     if ctx.invoked_subcommand is None:
-        typer.echo(ctx.get_help())
+        from dsnwatch.tui.launch import run_console
+
+        raise typer.Exit(run_console(_settings(ctx)))
 
 
 def _settings(ctx: typer.Context) -> Config:

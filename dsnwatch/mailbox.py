@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from dsnwatch.dsn import read_report
-from dsnwatch.imapfetch import fetch_for_reader
+from dsnwatch.imapfetch import WHOLE_LIMIT, fetch_for_reader
 from dsnwatch.model import Report
 from dsnwatch.store import Store, Where
 
@@ -138,7 +138,7 @@ def fetch_message(settings: ImapSettings, folder: str, uidvalidity: int, uid: in
             raise MailboxError(
                 f"{folder} was renumbered (UIDVALIDITY changed); the message is gone"
             )
-        fetched = client.fetch([uid], [f"BODY.PEEK[]<0.{FETCH_LIMIT}>"])
+        fetched = client.fetch([uid], [f"BODY.PEEK[]<0.{WHOLE_LIMIT}>"])
         data = fetched.get(uid, {})
         raw = data.get(b"BODY[]<0>") or data.get(b"BODY[]")
         if raw is None:

@@ -9,7 +9,6 @@ need the lab (`make lab`), and are left out, with the reason, when it is not up.
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import platform
 import sys
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from dsnwatch.bench import logs, reader
 from dsnwatch.bench.common import Figure, table
+from dsnwatch.tui import bench as tui_bench
 
 
 def _machine() -> str:
@@ -84,13 +84,8 @@ def main(argv: list[str] | None = None) -> int:
             figures += mailbox.run(lab_cfg, corpus, dovecot)
         except Exception as exc:  # a bench that cannot run says why and the rest goes on
             notes.append(f"mailbox figures not measured: {exc}")
-    try:
-        tui_bench = importlib.import_module("dsnwatch.tui.bench")
-    except ImportError:
-        notes.append("console figures not measured: the console is not installed")
-    else:
-        step("console")
-        figures += tui_bench.run()
+    step("console: first paint, key latency under a log flood, memory")
+    figures += tui_bench.run(lab=lab_cfg is not None)
 
     lines = [
         "# Benchmarks",

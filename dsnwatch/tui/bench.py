@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from dsnwatch.bench.common import Figure
 from dsnwatch.logs.follow import LogQueue
 from dsnwatch.logs.readers import read_line
 from dsnwatch.store import Store
@@ -156,6 +157,57 @@ async def memory_after(tmp: Path, lines: int, rate: int) -> dict[str, float]:
         after = rss_mb()
         app.shutdown_sources()
     return {"rss_mb": after, "rss_growth_mb": after - before, "seconds": elapsed}
+
+
+def run(lab: bool = False, rate: int = 50_000, lines: int = 1_000_000) -> list[Figure]:
+    """The console's figures for `make bench`."""
+    figures: list[Figure] = []
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        if lab:
+            from dsnwatch.config import load_config
+            from dsnwatch.tui.launch import sources_from_config
+
+            paint = asyncio.run(first_paint(sources_from_config(load_config(lab=True))))
+            where = "against the lab"
+        else:
+            quiet = Sources(server="bench", open_store=lambda: Store(tmp / "paint.sqlite"))
+            paint = asyncio.run(first_paint(quiet))
+            where = "no sources"
+        figures.append(
+            Figure(
+                "console",
+                f"time to first paint, headless ({where})",
+                paint,
+                "s",
+                target="< 1 s",
+                met=paint < 1.0,
+            )
+        )
+        keys: dict[str, Any] = asyncio.run(key_latency(tmp, rate, 20))
+        figures.append(
+            Figure(
+                "console",
+                f"key press to effect at {rate:,} log lines/s (p95; median"
+                f" {keys['median_ms']:.0f} ms)",
+                keys["p95_ms"] / 1000,
+                "s",
+                target="< 0.1 s",
+                met=keys["p95_ms"] < 100,
+            )
+        )
+        memory = asyncio.run(memory_after(tmp, lines, rate))
+        figures.append(
+            Figure(
+                "console",
+                f"resident memory after {lines:,} log lines",
+                memory["rss_mb"],
+                "MB",
+                target="< 200 MB",
+                met=memory["rss_mb"] < 200,
+            )
+        )
+    return figures
 
 
 def main(argv: list[str] | None = None) -> int:
