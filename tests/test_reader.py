@@ -112,3 +112,13 @@ def test_delivery_status_without_blank_line_between_blocks() -> None:
     report = read_report(data)
     assert [r.recipient for r in report.reports] == ["nobody@remote.test"]
     assert report.reports[0].status == "5.1.1"
+
+
+def test_raw_8bit_byte_beside_an_encoded_word_reads() -> None:
+    # Found by the fuzz campaign: the standard library raises CharsetError here.
+    data = fixture_bytes("hostile-subject.eml").replace(
+        b"Subject: [/INBOX]", b"Subject: \x80[/INBOX]"
+    )
+    report = read_report(data)
+    assert report.kind == "delivery-status"
+    assert report.subject is not None and "Undelivered" in report.subject

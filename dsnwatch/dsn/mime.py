@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from email.errors import MessageError
 from email.header import decode_header, make_header
 from email.message import Message
 from email.policy import Compat32
@@ -76,7 +77,8 @@ def decode_words(value: str | None) -> str:
         return " ".join(value.split())
     try:
         return " ".join(str(make_header(decode_header(value))).split())
-    except (ValueError, LookupError, UnicodeError, AssertionError):
+    except (ValueError, LookupError, UnicodeError, AssertionError, MessageError):
+        # e.g. a raw 8-bit byte beside an encoded word: the charset check fails.
         return " ".join(value.split())
 
 
