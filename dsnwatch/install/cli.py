@@ -28,10 +28,16 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _load(config: str | None, mailbox: str | None) -> Config:
-    from dsnwatch.config import load_config
+def _load(ctx: typer.Context, config: str | None, mailbox: str | None) -> Config:
+    """The configuration: this command's --config, else the main one's (--config, --lab)."""
+    from dsnwatch.config import ConfigError, load_config
 
-    cfg = load_config(config)
+    obj = ctx.obj or {}
+    try:
+        cfg = load_config(config or obj.get("config"), lab=bool(obj.get("lab")) and not config)
+    except ConfigError as exc:
+        typer.echo(f"dsnwatch: error: {clean(str(exc))}", err=True)
+        raise typer.Exit(2) from None
     if mailbox:
         cfg.mailbox = mailbox
     return cfg
@@ -41,6 +47,7 @@ _ERRORS: tuple[type[Exception], ...] = (RuntimeError, ValueError, OSError)
 
 
 def install(
+    ctx: typer.Context,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the plan as a diff; change nothing.")
     ] = False,
@@ -71,8 +78,8 @@ def install(
     if postfix_mode not in ("", "notify", "full-copy"):
         typer.echo("dsnwatch: error: --postfix-mode is notify or full-copy", err=True)
         raise typer.Exit(2)
+    cfg = _load(ctx, config, mailbox)
     try:
-        cfg = _load(config, mailbox)
         if postfix_mode:
             cfg.postfix_mode = "full-copy" if postfix_mode == "full-copy" else "notify"
         # SES changes an AWS account: only when asked for on this command line.
@@ -88,6 +95,7 @@ def install(
 
 
 def uninstall(
+    ctx: typer.Context,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print what would be removed; change nothing.")
     ] = False,
@@ -100,8 +108,8 @@ def uninstall(
     from dsnwatch.install import carry_out, prepare_uninstall
     from dsnwatch.runtime import make_runtime
 
+    cfg = _load(ctx, config, None)
     try:
-        cfg = _load(config, None)
         prepared = prepare_uninstall(cfg, make_runtime(cfg))
         if prepared.plan.empty:
             typer.echo("Nothing to remove: dsnwatch has not changed this server.")
@@ -116,6 +124,7 @@ def uninstall(
 
 
 def doctor(
+    ctx: typer.Context,
     json_out: Annotated[bool, typer.Option("--json", help="One JSON array of checks.")] = False,
     mailbox: MailboxOpt = None,
     config: ConfigOpt = None,
@@ -128,8 +137,8 @@ def doctor(
     from dsnwatch.install.plan import layout_for
     from dsnwatch.runtime import make_runtime
 
+    cfg = _load(ctx, config, mailbox)
     try:
-        cfg = _load(config, mailbox)
         checks = run_doctor(make_runtime(cfg), layout_for(cfg), cfg)
     except _ERRORS as exc:
         checks = [Check("doctor", "FAIL", str(exc))]
