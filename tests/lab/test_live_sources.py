@@ -106,6 +106,8 @@ def test_restart_of_dovecot_loses_and_repeats_nothing(
         lambda: sum(s.state == "following" and s.source == "dovecot" for s in seen.states) >= 2,
         timeout=60,
     ), seen.states
+    # Postfix authenticates senders through Dovecot: wait until it answers again.
+    lab.wait_healthy(60)
     token = new_token()
     msgid = send(lab, lab.settings.address("bob"), token)
     assert seen.until(
