@@ -343,8 +343,20 @@ def test_the_blueprint_misses_reports_and_doctor_says_why(target: LabTarget) -> 
 # --- uninstall -----------------------------------------------------------------------------
 
 
+def test_restart_dovecot_lets_its_start_refresh_the_active_copy(target: LabTarget) -> None:
+    """--restart-dovecot: the container's start copies and compiles the script instead."""
+    out = _install_cli("--restart-dovecot")
+    assert "restarting dovecot" in out
+    assert f"wrote dovecot:{MAILCOW.sieve_before_active}" not in out
+    target.settle()
+    rt = target.runtime
+    active = rt.read_file("dovecot", MAILCOW.sieve_before_active)
+    assert active == rt.read_file("dovecot", MAILCOW.sieve_before)
+    assert exit_code(run_doctor(rt, MAILCOW, target.cfg)) == 0
+    assert _install_cli().startswith("Nothing to change")
+
+
 def test_uninstall_restores_every_file_byte_for_byte(target: LabTarget) -> None:
-    target.install()
     assert target.snapshot() != target.pristine
     code, out = _cli("uninstall")
     assert code == 0 and out.strip().endswith("Uninstalled."), out
