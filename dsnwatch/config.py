@@ -12,7 +12,7 @@ Looked up in this order: the path given on the command line, `$DSNWATCH_CONFIG`,
 
     [postfix]
     notify_classes = ["bounce", "2bounce", "delay"]
-    mode = "notify"                    # or "full-copy"
+    mode = "full-copy"                 # or "notify" (postmaster copies, headers only)
 
     [ses]
     identities = ["example.org"]       # checked by doctor; install needs --ses-identity
@@ -95,7 +95,7 @@ class Config:
     compose_project: str = "mailcowdockerized"
     docker_host: str = ""
     notify_classes: tuple[str, ...] = NOTIFY_CLASSES
-    postfix_mode: PostfixMode = "notify"
+    postfix_mode: PostfixMode = "full-copy"
     ses_identities: tuple[str, ...] = ()
     imap_host: str = ""
     imap_port: int = 993

@@ -54,7 +54,8 @@ def install(
     postfix_mode: Annotated[
         str,
         typer.Option(
-            "--postfix-mode", help="notify (postmaster copies, headers only) or full-copy."
+            "--postfix-mode",
+            help="full-copy (default: the bounce itself) or notify (postmaster copies, headers only).",
         ),
     ] = "",
     ses_identity: Annotated[

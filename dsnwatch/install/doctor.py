@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from dsnwatch.config import Config
+from dsnwatch.config import Config, PostfixMode
 from dsnwatch.install import postfix, sieve
 from dsnwatch.install.apply import mailbox_exists
 from dsnwatch.install.blocks import BlockError, block_body, decode
@@ -66,9 +66,25 @@ def check_mailbox(runtime: Runtime, cfg: Config) -> Check:
     return Check("mailbox", "FAIL", f"{cfg.mailbox} does not exist; create it, then run install")
 
 
+def installed_mode(runtime: Runtime, layout: Layout, cfg: Config) -> PostfixMode:
+    """The Postfix mode the managed blocks show, else the configured one.
+
+    Install may have been run with --postfix-mode; the doctor checks what is there.
+    """
+    master = decode(runtime.read_file("postfix", layout.master_cf))
+    try:
+        if block_body(master):
+            return "full-copy"
+        if block_body(decode(runtime.read_file("postfix", layout.settings_file))):
+            return "notify"
+    except BlockError:
+        pass
+    return cfg.postfix_mode
+
+
 def check_postfix(runtime: Runtime, layout: Layout, cfg: Config) -> list[Check]:
     """The settings Postfix actually runs with, and the blueprint's `<>` BCC key."""
-    names = ["notify_classes", "sender_bcc_maps", "bounce_service_name"]
+    names = ["notify_classes", "sender_bcc_maps"]
     names += [f"{c}_notice_recipient" for c in cfg.notify_classes]
     live = _postconf(runtime, layout, *names)
     checks: list[Check] = []
@@ -77,24 +93,28 @@ def check_postfix(runtime: Runtime, layout: Layout, cfg: Config) -> list[Check]:
         if layout.mailcow
         else "postfix reload"
     )
-    file_text = decode(runtime.read_file("postfix", layout.settings_file))
-    has_block = block_body(file_text) is not None
-    if cfg.postfix_mode == "full-copy":
-        ok = live.get("bounce_service_name") == postfix.DSN_SERVICES["bounce"]
+    mode = installed_mode(runtime, layout, cfg)
+    if mode == "full-copy":
+        entries = runtime.exec(
+            "postfix", ["postconf", "-c", layout.postfix_dir, "-M", "bounce/unix"]
+        )
+        ok = entries.ok and postfix.full_copy_active(entries.output)
+        has_block = block_body(decode(runtime.read_file("postfix", layout.master_cf))) is not None
+        where = layout.master_cf
     else:
         active = {c.lower() for c in postfix.split_list(live.get("notify_classes", ""))}
         ok = all(c in active for c in cfg.notify_classes) and all(
             live.get(f"{c}_notice_recipient", "").lower() == cfg.mailbox.lower()
             for c in cfg.notify_classes
         )
-    if ok:
-        checks.append(Check("postfix settings", "OK", f"active ({cfg.postfix_mode} mode)"))
-    elif has_block:
-        checks.append(
-            Check(
-                "postfix settings", "FAIL", f"in {layout.settings_file} but not active; {restart}"
-            )
+        has_block = (
+            block_body(decode(runtime.read_file("postfix", layout.settings_file))) is not None
         )
+        where = layout.settings_file
+    if ok:
+        checks.append(Check("postfix settings", "OK", f"active ({mode} mode)"))
+    elif has_block:
+        checks.append(Check("postfix settings", "FAIL", f"in {where} but not active; {restart}"))
     else:
         checks.append(Check("postfix settings", "FAIL", "not installed; run dsnwatch install"))
     for table in postfix.split_list(live.get("sender_bcc_maps", "")):
@@ -114,9 +134,8 @@ def check_sieve(runtime: Runtime, layout: Layout, cfg: Config) -> list[Check]:
         body = block_body(before)
     except BlockError as exc:
         return [Check("sieve rule", "FAIL", str(exc))]
-    expected = (
-        sieve.render_rule(cfg.mailbox, cfg.postfix_mode == "full-copy") if cfg.mailbox else None
-    )
+    marker = installed_mode(runtime, layout, cfg) == "full-copy"
+    expected = sieve.render_rule(cfg.mailbox, marker) if cfg.mailbox else None
     if body is None:
         checks.append(
             Check(

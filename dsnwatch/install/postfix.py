@@ -17,8 +17,11 @@ from dsnwatch.install.sieve import MARKER_HEADER, check_address
 DEFAULT_NOTIFY_CLASSES = "resource, software"
 BCC_MAP = "dsnwatch_bcc.regexp"
 MARK_MAP = "dsnwatch_mark.regexp"
-# bounce(8) services under our own names, so the operator's master.cf lines stay as they are.
-DSN_SERVICES = {"bounce": "dsnwatch-bounce", "defer": "dsnwatch-defer", "trace": "dsnwatch-trace"}
+# bounce(8) keeps its logs in a queue directory named after its master.cf service, so the
+# services must keep the names bounce, defer and trace: our block redefines them at the end
+# of master.cf, where Postfix takes the last entry of a service ("duplicate master.cf entry
+# ... using the last entry"), and the operator's own lines stay as they are.
+DSN_SERVICES = ("bounce", "defer", "trace")
 DSN_CLEANUP = "dsnwatch-cleanup"
 
 
@@ -78,19 +81,17 @@ def render_settings(
         lines.append(f"notify_classes = {merge_classes(base_classes, classes)}")
         for name in classes:
             lines.append(f"{name}_notice_recipient = {mailbox}")
-    if mode == "full-copy":
-        lines.append(
-            "# Every message bounce(8) writes passes a cleanup that BCCs the central mailbox."
-        )
-        for param, service in DSN_SERVICES.items():
-            lines.append(f"{param}_service_name = {service}")
+    # full-copy needs no main.cf setting: its master.cf block does the work.
     return "\n".join(lines) + "\n" if lines else ""
 
 
 def render_master(config_dir: str) -> str:
     """The master.cf block for full-copy mode: bounce(8) services and their cleanup."""
     opts = f"-o cleanup_service_name={DSN_CLEANUP} -o internal_mail_filter_classes=bounce"
-    lines = [f"{name} unix - - n - 0 bounce {opts}" for name in DSN_SERVICES.values()]
+    lines = [
+        "# Every message bounce(8) writes passes a cleanup that BCCs the central mailbox.",
+        *(f"{name} unix - - n - 0 bounce {opts}" for name in DSN_SERVICES),
+    ]
     # mime_header_checks, not header_checks: Content-Type in the primary header is a
     # MIME header to cleanup and is never matched by header_checks.
     lines.append(
@@ -112,6 +113,15 @@ def render_bcc_map(mailbox: str) -> bytes:
 def render_mark_map() -> bytes:
     """The regexp table that marks Postfix's own copy, so Sieve does not copy it again."""
     return f"/^Auto-Submitted:/\tPREPEND {MARKER_HEADER}: postfix\n".encode()
+
+
+def full_copy_active(master_entries: str) -> bool:
+    """Whether `postconf -M bounce/unix` output ends with our bounce service.
+
+    postconf lists every definition; the master daemon uses the last one.
+    """
+    lines = [line for line in master_entries.splitlines() if line.strip()]
+    return bool(lines) and f"cleanup_service_name={DSN_CLEANUP}" in lines[-1]
 
 
 def install_settings(current: bytes | None, body: str) -> bytes:

@@ -324,8 +324,13 @@ class _Eval:
         t_rep = self.passed("report", notice.t, f"bounce {bqid} to {spec.sender}")
         copy_sent = self.postfix_copy(qid, bqid, t_rep)
         msgid = self.obs.msgid_by_queue.get(bqid)
+        # A full-copy bounce Postfix failed to copy carries no marker, so Sieve copies it.
         self.after_report(
-            bqid, msgid, t_rep, copy_sent, postfix_copied=spec.postfix_mode == "full-copy"
+            bqid,
+            msgid,
+            t_rep,
+            copy_sent,
+            postfix_copied=spec.postfix_mode == "full-copy" and copy_sent is not False,
         )
 
     def postfix_copy(self, qid: str, bqid: str, t_rep: float) -> bool | None:

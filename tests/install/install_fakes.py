@@ -65,6 +65,13 @@ class FakeRuntime:
                 return ExecResult(89, "line 1: error: parse failed.")
             self.files[(service, argv[1].rsplit(".", 1)[0] + ".svbin")] = b"compiled"
             return ExecResult(0, "")
+        if argv[0] == "postconf" and "-M" in argv:
+            name = argv[-1].split("/")[0]
+            master = self.files.get((service, MAILCOW.master_cf), b"").decode()
+            return ExecResult(
+                0,
+                "".join(f"{line}\n" for line in master.splitlines() if line.split()[:1] == [name]),
+            )
         if argv[0] == "postconf":
             names = [a for a in argv[1:] if not a.startswith("-") and a != MAILCOW.postfix_dir]
             return ExecResult(0, "".join(f"{n} = {self.postconf.get(n, '')}\n" for n in names))

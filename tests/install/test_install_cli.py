@@ -33,7 +33,7 @@ def test_dry_run_prints_the_diff_and_exits_zero(
     app, rt = app_and_runtime
     result = CliRunner().invoke(app, ["install", "--dry-run"])
     assert result.exit_code == 0, result.output
-    assert "+bounce_notice_recipient" in result.output
+    assert "+bounce unix - - n - 0 bounce -o cleanup_service_name=dsnwatch-cleanup" in result.output
     assert rt.writes == []
 
 

@@ -27,9 +27,28 @@ def test_fresh_mailcow_fails_on_postfix_and_sieve() -> None:
     assert all(c.line().startswith(c.status) for c in checks)
 
 
-def test_installed_and_active_pipeline_passes() -> None:
+def test_installed_full_copy_pipeline_passes() -> None:
     rt = mailcow_runtime()
     cfg = Config(mailbox=MAILBOX)
+    carry_out(prepare_install(cfg, rt), log=lambda _m: None)
+    checks = run_doctor(rt, MAILCOW, cfg)
+    assert [c.line() for c in checks if c.status == "FAIL"] == []
+    assert "active (full-copy mode)" in next(
+        c.message for c in checks if c.name == "postfix settings"
+    )
+
+
+def test_doctor_checks_the_installed_mode_not_the_configured_one() -> None:
+    rt = mailcow_runtime()
+    carry_out(prepare_install(Config(mailbox=MAILBOX), rt), log=lambda _m: None)
+    checks = run_doctor(rt, MAILCOW, Config(mailbox=MAILBOX, postfix_mode="notify"))
+    assert _by_name(checks)["postfix settings"] == "OK"
+    assert _by_name(checks)["sieve rule"] == "OK"
+
+
+def test_installed_and_active_pipeline_passes() -> None:
+    rt = mailcow_runtime()
+    cfg = Config(mailbox=MAILBOX, postfix_mode="notify")
     carry_out(prepare_install(cfg, rt), log=lambda _m: None)
     rt.postconf = {
         "notify_classes": "resource, software, bounce, 2bounce, delay",
@@ -43,7 +62,7 @@ def test_installed_and_active_pipeline_passes() -> None:
 
 def test_settings_written_but_not_active_ask_for_a_restart() -> None:
     rt = mailcow_runtime()
-    cfg = Config(mailbox=MAILBOX)
+    cfg = Config(mailbox=MAILBOX, postfix_mode="notify")
     carry_out(prepare_install(cfg, rt), log=lambda _m: None)
     postfix_check = next(c for c in run_doctor(rt, MAILCOW, cfg) if c.name == "postfix settings")
     assert postfix_check.status == "FAIL" and "restart postfix-mailcow" in postfix_check.message

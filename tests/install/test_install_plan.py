@@ -25,7 +25,7 @@ def _install(rt: object, cfg: Config | None = None, **kw: bool) -> None:
 def test_dry_run_plan_is_a_diff_and_changes_nothing() -> None:
     rt = mailcow_runtime()
     before = dict(rt.files)
-    text = prepare_install(_cfg(), rt).plan.describe()
+    text = prepare_install(_cfg(postfix_mode="notify"), rt).plan.describe()
     assert f"+++ postfix:{MAILCOW.settings_file}" in text
     assert f"+bounce_notice_recipient = {MAILBOX}" in text
     assert f"+++ dovecot:{MAILCOW.sieve_before_active}" in text
@@ -33,9 +33,23 @@ def test_dry_run_plan_is_a_diff_and_changes_nothing() -> None:
     assert rt.files == before and rt.writes == []
 
 
+def test_default_is_full_copy_in_master_cf_with_extra_cf_untouched() -> None:
+    rt = mailcow_runtime()
+    text = prepare_install(_cfg(), rt).plan.describe()
+    assert f"+++ postfix:{MAILCOW.master_cf}" in text
+    assert f"+++ postfix:{MAILCOW.settings_file}" not in text
+    _install(rt)
+    master = rt.files[("postfix", MAILCOW.master_cf)]
+    # Our bounce service comes after the operator's, so it is the one Postfix uses.
+    assert master.startswith(MASTER_CF)
+    assert b"\nbounce unix - - n - 0 bounce -o cleanup_service_name=dsnwatch-cleanup" in master
+    assert rt.files[("postfix", MAILCOW.settings_file)] == EXTRA_CF
+    assert b'exists "X-DSN-Monitor-Copy"' in rt.files[("dovecot", MAILCOW.sieve_before_active)]
+
+
 def test_install_writes_checks_and_activates() -> None:
     rt = mailcow_runtime()
-    _install(rt)
+    _install(rt, _cfg(postfix_mode="notify"))
     assert rt.files[("postfix", MAILCOW.settings_file)].startswith(EXTRA_CF)
     active = rt.files[("dovecot", MAILCOW.sieve_before_active)]
     assert active == rt.files[("dovecot", MAILCOW.sieve_before)]
@@ -122,7 +136,9 @@ def test_full_copy_mode_adds_services_and_maps_and_uninstall_removes_them() -> N
 
 
 def test_host_layout_writes_main_cf_and_compiles_the_script_in_place() -> None:
-    cfg = _cfg(runtime="host", host=HostPaths(postfix_config_dir="/etc/postfix"))
+    cfg = _cfg(
+        runtime="host", host=HostPaths(postfix_config_dir="/etc/postfix"), postfix_mode="notify"
+    )
     layout = layout_for(cfg)
     rt = mailcow_runtime()
     rt.files = {
@@ -138,10 +154,11 @@ def test_host_layout_writes_main_cf_and_compiles_the_script_in_place() -> None:
 
 def test_mailcow_restart_dropping_the_final_newline_is_not_a_change() -> None:
     rt = mailcow_runtime()
-    _install(rt)
+    notify = _cfg(postfix_mode="notify")
+    _install(rt, notify)
     key = ("postfix", MAILCOW.settings_file)
     # postfix-mailcow's start script rewrites extra.cf through `$(cat extra.cf)`.
     rt.files[key] = b"myhostname = mx.example.org\n" + rt.files[key].rstrip(b"\n")
-    assert prepare_install(_cfg(), rt).plan.empty
-    carry_out(prepare_uninstall(_cfg(), rt), log=lambda _m: None)
+    assert prepare_install(notify, rt).plan.empty
+    carry_out(prepare_uninstall(notify, rt), log=lambda _m: None)
     assert rt.files[key] == b"myhostname = mx.example.org\n" + EXTRA_CF

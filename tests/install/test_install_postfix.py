@@ -35,10 +35,13 @@ def test_notify_mode_sets_each_recipient() -> None:
 
 
 def test_full_copy_mode_moves_bounce_services_to_a_bcc_cleanup() -> None:
-    body = postfix.render_settings(MAILBOX, ["bounce"], "", mode="full-copy")
-    assert "notify_classes" not in body
-    assert "bounce_service_name = dsnwatch-bounce" in body
+    assert postfix.render_settings(MAILBOX, ["bounce"], "", mode="full-copy") == ""
     master = postfix.render_master("/opt/postfix/conf")
+    # bounce(8) refuses other service names, so the block redefines bounce, defer, trace.
+    for name in ("bounce", "defer", "trace"):
+        assert f"\n{name} unix - - n - 0 bounce -o cleanup_service_name=dsnwatch-cleanup" in master
+    assert postfix.full_copy_active("bounce unix - - n - 0 bounce\n" + master.splitlines()[1])
+    assert not postfix.full_copy_active(master.splitlines()[1] + "\nbounce unix - - n - 0 bounce")
     assert "mime_header_checks=regexp:/opt/postfix/conf/dsnwatch_bcc.regexp" in master
     assert "internal_mail_filter_classes=bounce" in master
     assert postfix.render_bcc_map(MAILBOX).endswith(f"BCC {MAILBOX}\n".encode())

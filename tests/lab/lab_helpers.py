@@ -30,13 +30,21 @@ def tls_context(lab: Lab) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=str(lab.settings.ca_file))
 
 
-def send(lab: Lab, to: str, token: str, *, user: str = "alice", body: str = "hello") -> str:
+def send(
+    lab: Lab,
+    to: str,
+    token: str,
+    *,
+    user: str = "alice",
+    body: str = "hello",
+    subject: str | None = None,
+) -> str:
     """Submit one message (STARTTLS, verified, AUTH) and return its Message-ID."""
     settings = lab.settings
     msg = EmailMessage()
     msg["From"] = settings.address(user)
     msg["To"] = to
-    msg["Subject"] = f"lab test {token}"
+    msg["Subject"] = subject or f"lab test {token}"
     msg_id = f"<{token}@{settings.address(user).split('@')[1]}>"
     msg["Message-ID"] = msg_id
     msg["Date"] = email.utils.formatdate(localtime=True)
@@ -93,6 +101,16 @@ def wait_for_messages(
                     f" after {timeout:.0f}s"
                 )
             time.sleep(0.3)
+    finally:
+        client.logout()
+
+
+def count_messages(lab: Lab, user: str, token: str, folder: str = "INBOX") -> int:
+    """How many messages in a user's folder mention `token`, right now."""
+    client = imap_login(lab, user)
+    try:
+        client.select_folder(folder, readonly=True)
+        return len(client.search(["TEXT", token]))
     finally:
         client.logout()
 

@@ -8,7 +8,6 @@ state it found (installed or not) with the installer's own functions.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,88 +15,21 @@ from typing import Any
 
 import pytest
 import typer
+from lab.install_target import LabTarget, lab_target
 from typer.testing import CliRunner
 
-from dsnwatch.config import Config, load_config
-from dsnwatch.install import carry_out, prepare_install, prepare_uninstall
-from dsnwatch.install.apply import apply_plan
-from dsnwatch.runtime.docker import DockerRuntime
 from dsnwatch.tester.cli import format_result, register
 from dsnwatch.tester.run import TestError, run_tests
 
 pytestmark = pytest.mark.lab
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"the lab must run in CI but cannot: {reason}", pytrace=False)
-    pytest.skip(f"lab not available: {reason}")
-
-
-class LabTarget:
-    """The lab as the launcher sees it, and the means to break and mend its pipeline."""
-
-    def __init__(self, lab: Any, cfg: Config, runtime: DockerRuntime) -> None:
-        self.lab = lab
-        self.cfg = cfg
-        self.runtime = runtime
-
-    def config(self, tmp_path: Path) -> Config:
-        """The lab's settings with a store of the test's own (the rate limit is per store)."""
-        cfg = load_config(lab=True)
-        cfg.store = str(tmp_path / "dsnwatch.sqlite")
-        return cfg
-
-    def _settle(self, plan_restarts: bool) -> None:
-        if plan_restarts:
-            self.lab.wait_healthy(120)
-
-    def install(self) -> None:
-        prepared = prepare_install(self.cfg, self.runtime)
-        if not prepared.plan.empty:
-            restarts = prepared.plan.restart_postfix
-            carry_out(prepared, log=lambda _m: None)
-            self._settle(restarts)
-
-    def uninstall(self, service: str | None = None) -> None:
-        """Take out every managed part, or only the Postfix or the Dovecot one."""
-        prepared = prepare_uninstall(self.cfg, self.runtime)
-        plan = prepared.plan
-        if service is not None:
-            plan.changes = [c for c in plan.changes if c.service == service]
-            if service != "postfix":
-                plan.restart_postfix = plan.reload_postfix = False
-            if service != "dovecot":
-                plan.restart_dovecot = False
-        if plan.empty:
-            return
-        restarts = plan.restart_postfix
-        apply_plan(self.runtime, prepared.layout, plan, lambda _m: None)
-        self._settle(restarts)
-
-    def installed(self) -> bool:
-        return prepare_install(self.cfg, self.runtime).plan.empty
-
-
 @pytest.fixture(scope="module")
 def target() -> Iterator[LabTarget]:
-    from dsnwatch.lab import EngineError, Lab, LabError, LabSettings, find_engine
-
-    try:
-        lab = Lab(LabSettings.load(), find_engine())
-        lab.up()
-        cfg = load_config(lab=True)
-    except (EngineError, LabError) as exc:
-        _unavailable(str(exc))
-    except Exception as exc:
-        _unavailable(f"{type(exc).__name__}: {exc}")
-    runtime = DockerRuntime(cfg.compose_project, cfg.docker_host)
-    the_target = LabTarget(lab, cfg, runtime)
-    was_installed = the_target.installed()
+    the_target = next(gen := lab_target())
     the_target.install()
     yield the_target
-    if not was_installed:
-        the_target.uninstall()
+    next(gen, None)
 
 
 def _stage(results: list[Any], kind: str) -> dict[str, Any]:
@@ -129,7 +61,8 @@ def test_test_all_passes_every_stage_after_install(
     assert [t["test"] for t in out["tests"]] == ["local", "remote", "ses", "complaint"]
     for test in out["tests"]:
         states = {s["id"]: s["state"] for s in test["stages"]}
-        expected_skips = {"postfix-copy"} if test["test"] in ("ses", "complaint") else set()
+        # full-copy (the default): Postfix copies its own bounces, the Sieve rule skips them.
+        expected_skips = {"postfix-copy"} if test["test"] in ("ses", "complaint") else {"redirect"}
         assert {k for k, v in states.items() if v == "skipped"} == expected_skips, test
         assert {v for k, v in states.items() if k not in expected_skips} == {"passed"}, test
     # The figures for the closing note: the wall time and each stage's time.
@@ -177,7 +110,7 @@ def test_local_fails_at_the_postfix_copy_without_the_postfix_part(
     assert failed.id == "postfix-copy"
     assert failed.detail == (
         f"Postfix bounced it, but no copy reached {target.cfg.mailbox}: "
-        "notify_classes is not active; run dsnwatch doctor"
+        "the dsnwatch bounce cleanup (full-copy mode) is not active; run dsnwatch doctor"
     )
     stages = _stage(results, "local")
     assert stages["redirect"].state == "passed"  # the Sieve rule still copied it
@@ -188,9 +121,11 @@ def test_local_fails_at_the_postfix_copy_without_the_postfix_part(
 def test_remote_fails_at_the_redirect_without_the_sieve_rule(
     target: LabTarget, tmp_path: Path
 ) -> None:
+    # notify mode: there the Sieve rule is what copies the sender's own bounce.
+    target.install(postfix_mode="notify")
     target.uninstall("dovecot")
     try:
-        results = run_tests(target.config(tmp_path), ["remote"], wait=60)
+        results = run_tests(target.config(tmp_path, postfix_mode="notify"), ["remote"], wait=60)
     finally:
         target.install()
     result = results[0]
