@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from tester.test_tester_lab import LabTarget, target  # noqa: F401 - the installed lab
+from lab.install_target import LabTarget, lab_target
 
 pytestmark = pytest.mark.lab
 
@@ -83,8 +83,17 @@ class Tmux:
         subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
 
 
+@pytest.fixture(scope="module")
+def target() -> Iterator[LabTarget]:
+    """The lab with the pipeline installed; left as it was found afterwards."""
+    the_target = next(gen := lab_target())
+    the_target.install()
+    yield the_target
+    next(gen, None)
+
+
 @pytest.fixture
-def console(target: LabTarget, tmp_path: Path) -> Iterator[Tmux]:  # noqa: F811
+def console(target: LabTarget, tmp_path: Path) -> Iterator[Tmux]:
     if shutil.which("tmux") is None:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail("tmux is needed for the console test in CI", pytrace=False)
