@@ -308,3 +308,116 @@ def test_ses_suppressed_and_delivery_and_complaint_notifications() -> None:
     report = read_report(_SES_HEAD + complaint)
     assert report.kind == "complaint"
     assert [(r.reason, r.feedback_type) for r in report.reports] == [("feedback", "abuse")]
+
+
+# --- temporary failures and the queue time ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "status", "action", "want"),
+    [
+        # A timeout reported as final: the queue gave up retrying.
+        ("426 connection timed out", "4.0.0", "failed", "expired"),
+        ("Connection timed out", None, None, "expired"),
+        # The same timeout in a delay warning is only a network problem so far.
+        (
+            "connect to mx.example.net[192.0.2.1]:25: Connection timed out",
+            "4.4.1",
+            "delayed",
+            "networkerror",
+        ),
+        # A named cause wins over the queue giving up.
+        (
+            "Unable to contact LDAP server. (#4.4.3) I'm not going to try again; this message "
+            "has been in the queue too long.",
+            "4.4.3",
+            None,
+            "systemerror",
+        ),
+        ("550 5.4.316 Message expired, connection refused", "5.4.316", "failed", "expired"),
+        # "Try again later" says the failure is temporary, not that time ran out.
+        (
+            "451 4.3.0 Could not be delivered due to a recipient error. Please try again later.",
+            "4.3.0",
+            "failed",
+            "systemerror",
+        ),
+    ],
+)
+def test_when_a_temporary_failure_means_the_queue_time_ran_out(
+    text: str, status: str | None, action: str | None, want: str
+) -> None:
+    from dsnwatch.dsn.reasons import classify
+
+    assert classify(text, status, status_given=status is not None, action=action) == want
+
+
+_EXPIRED_DSN = b"""From: MAILER-DAEMON@relay.example.com
+To: sender@example.com
+Subject: Delivery Status Notification (Failure)
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="b1"
+
+--b1
+Content-Type: text/plain
+
+An error occurred while trying to deliver the mail to the following recipients:
+slow@example.net
+
+--b1
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; relay.example.com
+
+Final-Recipient: rfc822; slow@example.net
+Action: failed
+Status: 4.4.7
+Diagnostic-Code: smtp; 554 4.4.7 Message expired: unable to deliver in 840 minutes.<421 4.4.2 Connection timed out>
+
+--b1--
+"""
+
+
+def test_expired_status_gives_way_to_the_code_of_the_failure_behind_it() -> None:
+    [entry] = read_report(_EXPIRED_DSN).reports
+    assert (entry.status, entry.reply_code, entry.reason) == ("4.4.2", "421", "expired")
+
+
+_V5_TRANSCRIPT = b"""From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.com>
+To: sender@example.jp
+Subject: Returned mail: User unknown
+
+   ----- Transcript of session follows -----
+While talking to mx.example.edu:
+>>> MAIL From:<sender@example.jp>
+<<< 550 Insecure Mail Relay
+554 <one@example.edu>... Remote protocol error
+550 example.org (smtp)... 550 Host unknown
+554 <two@example.org>... 550 Host unknown (Authoritative answer from name server)
+
+   ----- Unsent message follows -----
+From: sender@example.jp
+To: one@example.edu
+Subject: hello
+
+hello
+"""
+
+
+def test_sendmail_v5_summary_lines_name_each_recipient_with_its_own_transcript() -> None:
+    report = read_report(_V5_TRANSCRIPT)
+    got = {r.recipient: r.reason for r in report.reports}
+    assert got == {"one@example.edu": "norelaying", "two@example.org": "hostunknown"}
+
+
+def test_unsent_message_marker_gives_the_original_recipient() -> None:
+    text = (
+        b"From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.com>\n"
+        b"To: sender@example.jp\nSubject: Returned mail: Cannot send message for 4 days\n\n"
+        b"   ----- Transcript of session follows -----\n"
+        b"421 example.com (smtp)... Deferred: Connection timed out during user open\n\n"
+        b"   ----- Unsent message follows -----\n"
+        b"From: sender@example.jp\nTo: gone@example.com\nSubject: hi\n\nhi\n"
+    )
+    [entry] = read_report(text).reports
+    assert (entry.recipient, entry.reason) == ("gone@example.com", "expired")

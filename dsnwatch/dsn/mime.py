@@ -50,7 +50,7 @@ ORIGINAL_MARKERS = re.compile(
     r"^[ \t]*(?:"
     r"-{2,}\s*(?:below this line is a copy of the message|original message|"
     r"this is a copy of the message|the header of the original message|"
-    r"original message headers?|message header follows|unsent message below|"
+    r"original message headers?|message header follows|unsent message (?:below|follows)|"
     r"returned message|forwarded message|undelivered message follows?|"
     r"headers? of (?:the )?(?:original|returned) message|"
     r"this is a copy of the headers|the original message (?:was|headers))"

@@ -271,7 +271,10 @@ def _finish(entry: RecipientReport, extra_text: str, reporter: str | None) -> No
     text_status = _status_of(diagnostic) or shared_status
     if not entry.status or (entry.status.endswith(".0.0") and text_status):
         entry.status = text_status or entry.status
+    if entry.status and entry.status.endswith(".4.7"):
+        _underlying_failure(entry, diagnostic, extra_text)
     status_given = bool(entry.status)
+    given_action = entry.action
     if not entry.status and entry.reply_code:
         entry.status = _status_from_reply(entry.reply_code)
     if not entry.action and entry.status:
@@ -290,13 +293,35 @@ def _finish(entry: RecipientReport, extra_text: str, reporter: str | None) -> No
         entry.status,
         command=command,
         status_given=status_given,
-        action=entry.action,
+        action=given_action,
     )
     # A provider's own code says more than generic wording or the status code.
     provider_text = f"{diagnostic}\n{extra_text[: reasons.TEXT_LIMIT]}"
     reason = providers.reason_for(entry.remote_mta, provider_text, command) or reason
     entry.reason = reason
     entry.hard_bounce = reasons.is_hard_bounce(reason, entry.status, entry.reply_code)
+
+
+# A status code with the reply code said just before it ("421 4.4.2").
+_CODED = re.compile(
+    r"(?:(?<![\w.])([45][0-5]\d)[\s-]+)?(?<![\w.])([45]\.\d{1,3}\.\d{1,3})(?!\.?\d)"
+)
+
+
+def _underlying_failure(entry: RecipientReport, diagnostic: str, extra_text: str) -> None:
+    """Replace x.4.7 ("delivery time expired") by the code of the failure behind it.
+
+    x.4.7 only says that the queue gave up; reports often quote the last refusal
+    that kept the message queued ("554 4.4.7 Message expired <421 4.4.2 Connection
+    timed out>"), and its code tells what actually went wrong.
+    """
+    for text in (diagnostic, extra_text[: reasons.TEXT_LIMIT]):
+        for m in _CODED.finditer(text):
+            if not m.group(2).endswith(".4.7"):
+                entry.status = m.group(2)
+                if m.group(1):
+                    entry.reply_code = m.group(1)
+                return
 
 
 @lru_cache(maxsize=16)
@@ -356,7 +381,7 @@ def _candidate_lines(text: str) -> list[tuple[int, str]]:
 _LEADING = re.compile(
     r"^\s*(?:[\"'(]?\s*)?(?:recipient(?: address)?:|to:|address:|failed recipient:|"
     r"original-recipient:|final-recipient:|rcpt to:|for|x-failed-recipients:|"
-    r"rfc822;|\*+|-|•)?\s*<?([^\s<>\"']+@[^\s<>\"':;,]+)>?",
+    r"rfc822;|\*+|-|•|[45]\d\d(?= <))?\s*<?([^\s<>\"']+@[^\s<>\"':;,]+)>?",
     re.I,
 )
 
@@ -374,7 +399,8 @@ def _read_free_text(report: Report, message: Message, text: str, original: Messa
         block = blocks.get(recipient.lower(), "")
         entry = RecipientReport(recipient=recipient, diagnostic_code=_diagnostic(block) or None)
         _remote_mta(entry, block)
-        _finish(entry, text, report.reporter)
+        # With several recipients, facts said near another one are not this one's.
+        _finish(entry, block if len(recipients) > 1 and block else text, report.reporter)
         report.reports.append(entry)
 
 
@@ -420,7 +446,11 @@ def _blocks_by_recipient(text: str, recipients: list[str], message: Message) -> 
     rank = {k: i for i, k in reversed(list(enumerate(keys)))}
     owner: list[str | None] = []
     current: str | None = None
-    for line in lines:
+    # Lines of the paragraph under way that name no recipient yet: they belong to
+    # the recipient the paragraph goes on to name (a transcript leading up to its
+    # refusal), or, if it names none, to the recipient before them.
+    pending: list[int] = []
+    for index, line in enumerate(lines):
         # Look up the line's own addresses rather than test every recipient against
         # every line: a bounce naming thousands of recipients stays linear.
         hits = (
@@ -428,8 +458,16 @@ def _blocks_by_recipient(text: str, recipients: list[str], message: Message) -> 
             if "@" in line
             else set()
         )
-        if hits and current not in hits:
-            current = min(hits, key=rank.__getitem__)
+        if hits:
+            if current not in hits:
+                current = min(hits, key=rank.__getitem__)
+            for earlier in pending:
+                owner[earlier] = current
+            pending = []
+        elif not line.strip() or _SECTION.match(line):
+            pending = [index] if line.strip() else []
+        elif pending or current is None:
+            pending.append(index)
         owner.append(current)
     blocks: dict[str, list[str]] = {k: [] for k in keys}
     for line, key in zip(lines, owner, strict=True):
@@ -440,6 +478,9 @@ def _blocks_by_recipient(text: str, recipients: list[str], message: Message) -> 
     # Lines before the first address describe every recipient (one-recipient bounces).
     return {k: "\n".join(v[:60]) for k, v in blocks.items()}
 
+
+# A line that starts a new account of one delivery attempt (sendmail transcripts).
+_SECTION = re.compile(r"^\W*while talking to\b", re.I)
 
 _DIAG_NOISE = re.compile(r"^\s*(?:-{3,}|={3,}|\*{3,}).*$", re.M)
 

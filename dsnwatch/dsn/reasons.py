@@ -123,12 +123,17 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
     ("contenterror", _rx(r"improper use of 8-bit data")),
     ("norelaying", _rx(r"insecure mail relay")),
     ("suspend", _rx(r"account that you tried to reach is disabled")),
+    # A directory server the receiving side could not reach: named even when the
+    # queue later gave up on the message.
+    ("systemerror", _rx(r"(?:contact|reach|connect to) (?:the )?ldap server", r"ldap error")),
     (
         "expired",
         _rx(
             r"did not accept our requests to connect",
             r"all hosts have been failing for a long time",
             r"not delivered within \d+ days",
+            r"message expired",
+            r"will be retried for \d+ more days?",
         ),
     ),
     (
@@ -621,7 +626,6 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
             r"unable to deliver .{0,40}for \d+ (?:hours|days)",
             r"message timed out",
             r"delivery temporarily suspended",
-            r"try again later",
             r"retry timeout",
             r"i'm not going to try again",
             r"over (?:\d+|the) (?:hours|days)",
@@ -933,8 +937,14 @@ def classify(
     if command in ("CONN", "HELO") and reason not in _BEFORE_GREETING:
         # Refused before any envelope was sent: the client itself was refused.
         reason = "blocked"
-    if temporary and detail == "4.1" and _TIMED_OUT.search(folded):
-        # x.4.1 (no answer from host) after the retries ran out.
+    if (
+        reason in (None, "networkerror")
+        and action != "delayed"
+        and (detail in ("4.1", "4.2", "0.0", "") or not status_given)
+        and _TIMED_OUT.search(folded)
+    ):
+        # A timeout is temporary by nature: when it is reported as final rather
+        # than as a delay, the sender retried until its queue time ran out.
         reason = "expired"
     if reason is None:
         reason = by_status(status) if status_given else None
