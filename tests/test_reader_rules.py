@@ -421,3 +421,59 @@ def test_unsent_message_marker_gives_the_original_recipient() -> None:
     )
     [entry] = read_report(text).reports
     assert (entry.recipient, entry.reason) == ("gone@example.com", "expired")
+
+
+# --- phrases read whole and in the right order --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "status", "want"),
+    [
+        # A multi-line reply: each line's code is dropped so the phrase reads whole.
+        (
+            "550-5.7.1 Messages with multiple\n550 5.7.1 addresses in From: header are "
+            "not accepted.",
+            "5.7.1",
+            "notcompliantrfc",
+        ),
+        (
+            "<<< 550-5.7.1 This message fails to pass\n<<< 550-5.7.1 authentication checks. "
+            "To protect our users from spam, the message has been blocked.",
+            "5.7.1",
+            "authfailure",
+        ),
+        # "rfc822;" is the address type of a report field, not a format complaint.
+        ("Final-Recipient: rfc822; a@example.net", "5.0.0", "onhold"),
+        ("550 5.7.1 can't determine Purported Responsible Address", "5.7.1", "rejected"),
+        ("550 5.1.0 MailFrom domain is listed in Spamhaus", "5.1.0", "rejected"),
+        (
+            "Name service error for name=example.org type=MX: Malformed or unexpected name "
+            "server reply",
+            "5.4.4",
+            "networkerror",
+        ),
+        (
+            "[554 5.4.6 Hop count exceeded - possible mail loop] The attachment contains the "
+            "original mail headers.",
+            "5.4.6",
+            "networkerror",
+        ),
+        (
+            "450 service permits 2 unverifyable sending IPs - mx.example.com is not 192.0.2.2",
+            "4.0.0",
+            "requireptr",
+        ),
+        ("550 SC-004 Unfortunately, messages from 192.0.2.22 weren't sent.", "5.0.0", "blocked"),
+        ("554 INVALID IP FOR SENDING MAIL OF DOMAIN example.com", "5.0.0", "blocked"),
+        ("User mailbox exceeds allowed size: a@example.net", None, "mailboxfull"),
+        (
+            "Unable to deliver message to <a@example.net>. Please check if address is correct.",
+            None,
+            "userunknown",
+        ),
+    ],
+)
+def test_phrases_read_whole_and_in_order(text: str, status: str | None, want: str) -> None:
+    from dsnwatch.dsn.reasons import classify
+
+    assert classify(text, status, status_given=status is not None) == want

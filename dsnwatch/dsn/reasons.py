@@ -99,6 +99,19 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
             r"null mx",
         ),
     ),
+    # A garbled DNS answer says nothing about whether the domain exists; a loop
+    # is named before any word about the attachment that quotes the message.
+    (
+        "networkerror",
+        _rx(
+            r"malformed or unexpected name server reply",
+            r"hop count exceeded",
+            r"too many hops",
+            r"mail loop",
+            r"routing loop",
+            r"loop(?:ing)? detected",
+        ),
+    ),
     (
         "hostunknown",
         _rx(
@@ -118,8 +131,18 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
         "securityerror",
         _rx(r"unauthenticated senders? (?:are )?not allowed", r"turn on smtp authentication"),
     ),
-    ("requireptr", _rx(r"mismatches client ip")),
-    ("rejected", _rx(r"please provide a valid from")),
+    # "Unverifiable sending IP": the client's name and address do not confirm each other.
+    ("requireptr", _rx(r"mismatches client ip", r"unverifi?y?able sending ip")),
+    # Sender ID's "purported responsible address" is the sender's own identity.
+    (
+        "rejected",
+        _rx(
+            r"please provide a valid from",
+            r"purported responsible address",
+            # A domain block list naming the sender's domain, not the client's IP.
+            r"(?:mail ?from|sender|envelope) domain (?:is |has been )?(?:black)?listed",
+        ),
+    ),
     ("contenterror", _rx(r"improper use of 8-bit data")),
     ("norelaying", _rx(r"insecure mail relay")),
     ("suspend", _rx(r"account that you tried to reach is disabled")),
@@ -309,7 +332,7 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
         "mailboxfull",
         _rx(
             r"mailbox (?:is )?full",
-            r"mailbox (?:has )?exceeded",
+            r"mailbox (?:has )?exceed(?:ed|s)",
             (
                 r"(?:over|exceeded?|exceeds|exceeding|reached) (?:the |his |her |their |its |your |"
                 r"storage )?(?:mailbox |disk |storage |allocated )?(?:quota|allocation|limit|"
@@ -497,9 +520,9 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
     (
         "notcompliantrfc",
         _rx(
-            r"rfc ?5322",
-            r"rfc ?2822",
-            r"rfc ?822",
+            # "rfc822;" alone is only the address type of a report field.
+            r"rfc ?(?:5322|2822|822) (?:compliant|complian|violation|section|standard)",
+            r"(?:violat\w*|break\w*|against|comply with|conform to) rfc ?(?:5322|2822|822)",
             r"not (?:rfc )?compliant",
             r"multiple (?:addresses|from|sender|message-id)",
             r"duplicate (?:header|message-id)",
@@ -568,6 +591,8 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
             r"mail from your (?:ip|network)",
             r"sender ip",
             r"rejected due to",
+            r"invalid ip (?:address )?for sending",
+            r"messages from \[?\d{1,3}(?:\.\d{1,3}){3}\]? weren't sent",
         ),
     ),
     (
@@ -797,9 +822,28 @@ _STATUS_REASONS: Final[dict[str, str]] = {
 _WS = re.compile(r"\s+")
 
 
+# The first line of a multi-line SMTP reply: "550-5.7.1 ...".
+_MULTILINE = re.compile(r"(?<![\w.-])([245]\d\d)-((?:[245]\.\d{1,3}\.\d{1,3}(?= ))?)")
+
+
 def fold(text: str) -> str:
-    """Lower-case text with every run of white space made one space."""
-    return _WS.sub(" ", text).strip().lower()
+    """Lower-case text with every run of white space made one space.
+
+    The code that starts each line of a multi-line SMTP reply is dropped after
+    the first line, so that a phrase broken across lines reads whole again.
+    """
+    folded = _WS.sub(" ", text).strip().lower()
+    m = _MULTILINE.search(folded) if "-" in folded else None
+    if m is None:
+        return folded
+    code, status = m.groups()
+    # Sendmail transcripts quote each reply line after "<<< ".
+    tail = re.sub(
+        rf" (?:<<< ?)?{code}[ -](?:{re.escape(status)} )?" if status else rf" (?:<<< ?)?{code}[ -]",
+        " ",
+        folded[m.end() :],
+    )
+    return folded[: m.end()] + tail
 
 
 # Diagnostics longer than this are quoted mail or boilerplate; the cause is said early.
@@ -886,7 +930,7 @@ _STRONG_UNKNOWN = re.compile(
     r"doesn't have an? \S+ account|no such (?:mailbox|recipient|address|account)|"
     r"invalid (?:final delivery )?user ?id|no valid recipients|"
     r"is not a valid (?:mailbox|user|address)|unknown (?:local[- ]part|mailbox|address)|"
-    r"mailbox (?:not found|unavailable)|bad destination"
+    r"mailbox (?:not found|unavailable)|bad destination|check if (?:the )?address is correct"
 )
 # A reply code followed at once by "user unknown": no recipient was named.
 _NAMELESS_UNKNOWN = re.compile(r"\b[45]\d\d[\s:-]*user unknown")
