@@ -477,3 +477,57 @@ def test_phrases_read_whole_and_in_order(text: str, status: str | None, want: st
     from dsnwatch.dsn.reasons import classify
 
     assert classify(text, status, status_given=status is not None) == want
+
+
+# --- notices without a delivery report -----------------------------------------------
+
+
+def test_list_manager_refusal_names_the_list_as_recipient() -> None:
+    notice = (
+        b"From: cats-admin@lists.example.org\nTo: poster@example.net\n"
+        b"Subject: You poster@example.net are not member (cats ML)\n"
+        b"X-MLServer: fml [fml 4.0.3 release]\n\n"
+        b"You are not a member of this mailing list <cats@lists.example.org>.\n\n"
+        b"If you know the general guide of this list, please send mail to\n"
+        b"cats-ctl@lists.example.org\n"
+    )
+    report = read_report(notice)
+    [entry] = report.reports
+    assert (report.kind, entry.recipient, entry.reason) == (
+        "delivery-status",
+        "cats@lists.example.org",
+        "rejected",
+    )
+
+
+def test_notice_without_list_manager_header_is_not_read_as_a_list_refusal() -> None:
+    text = b"From: friend@example.org\nTo: me@example.net\nSubject: hi\n\nSee <x@example.org>.\n"
+    assert read_report(text).reports == []
+
+
+def test_mms_gateway_notice_gives_the_original_recipient() -> None:
+    notice = (
+        b"From: MMSC NDR Administrator <sysadmin@mms.example.net>\nTo: sender@example.jp\n"
+        b"Subject: Undeliverable Message\n\n"
+        b"Message could not be delivered to mobile.\nError: No valid recipients for this MM\n\n\n"
+        b"Original Message:\nFrom: Sender <sender@example.jp>\nTo: 5550000000@mms.example.net\n"
+        b"Subject: test\n"
+    )
+    [entry] = read_report(notice).reports
+    assert (entry.recipient, entry.reason) == ("5550000000@mms.example.net", "userunknown")
+
+
+def test_james_style_notice_with_message_details() -> None:
+    notice = (
+        b"From: post_master@sms.example.net\nTo: sender@example.org\nSubject: Re:Hello\n\n"
+        b"Error: Invalid user address\n\nError message below:\n"
+        b"550 - Requested action not taken: mailbox does not exist\n\nMessage details:\n"
+        b"  Subject: Hello\n  MAIL FROM: sender@example.org\n"
+        b"  RCPT TO: 5550000000@sms.example.net\n  Size (in bytes): 39\n"
+    )
+    [entry] = read_report(notice).reports
+    assert (entry.recipient, entry.reply_code, entry.reason) == (
+        "5550000000@sms.example.net",
+        "550",
+        "userunknown",
+    )

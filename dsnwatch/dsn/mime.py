@@ -58,7 +58,7 @@ ORIGINAL_MARKERS = re.compile(
     r"|-+ ?returned mail ?-+"
     r"|-+ ?(?:message|mail) (?:text|body) ?-+"
     r"|the original message (?:was|headers? (?:is|are)) (?:attached|included|below)"
-    r"|original message headers?:?\s*$"
+    r"|original message(?: headers?)?:?\s*$"
     r"|message headers follow\.?\s*$"
     r"|\*{3} ?original message follows ?\*{3}"
     r"|content-type: (?:message/rfc822|text/rfc822-headers)"

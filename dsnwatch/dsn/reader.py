@@ -13,7 +13,7 @@ from email.message import Message
 from email.utils import getaddresses, parseaddr
 from functools import lru_cache
 
-from dsnwatch.dsn import providers, reasons, reporters, sesjson, smtp
+from dsnwatch.dsn import listnotice, providers, reasons, reporters, sesjson, smtp
 from dsnwatch.dsn.fields import parse_fields, strip_type
 from dsnwatch.dsn.mime import (
     Parts,
@@ -31,7 +31,7 @@ ADDRESS = re.compile(
 STATUS = re.compile(r"(?<![\w.])([245]\.\d{1,3}\.\d{1,3})(?!\.?\d)")
 REPLY_CODE = re.compile(r"(?:^|[\s:(\[\"'])([245][0-5]\d)(?=[ -]|$|\])", re.M)
 _SYSTEM_LOCALS = re.compile(
-    r"^(?:mailer-daemon|postmaster|mail-daemon|maildaemon|mailerdaemon|root|"
+    r"^(?:mailer-daemon|post_?master|mail-daemon|maildaemon|mailerdaemon|root|"
     r"noreply|no-reply|bounces?|double-bounce|daemon|mailer|nobody)$",
     re.I,
 )
@@ -54,7 +54,9 @@ _BOUNCE_BODY = re.compile(
     r"could not deliver|wasn't delivered|cannot be delivered|delivery status notification|"
     r"rejected your message|error occurred while|following recipient|"
     r"transcript of (?:the )?session follows|not a member of this (?:mailing )?list|"
-    r"could not be sent|not able to be delivered|unable to deliver",
+    r"could not be sent|not able to be delivered|unable to deliver|"
+    # Apache James quotes the refusal under a fixed heading.
+    r"error message below:",
     re.I,
 )
 _AUTOREPLY_SUBJECT = re.compile(
@@ -118,6 +120,10 @@ def _read(data: bytes, source: str) -> Report:
         _read_status(report, parts, bounce_text, message)
         if report.reports:
             return report
+    if listnotice.looks_like(message):
+        _read_list_notice(report, own_text)
+        if report.reports:
+            return report
     if _is_auto_reply(message, report.subject or "") and not _is_bounce(message, own_text):
         report.kind = "auto-reply"
         _read_auto_reply(report, message)
@@ -158,6 +164,20 @@ def _read_ses_notification(report: Report, text: str) -> None:
 def _first_code(text: str) -> str | None:
     m = REPLY_CODE.search(text)
     return m.group(1) if m else None
+
+
+# --- mailing-list managers ----------------------------------------------------
+
+
+def _read_list_notice(report: Report, text: str) -> None:
+    found = listnotice.refusal(text)
+    if found is None:
+        return
+    recipient, sentence = found
+    report.kind = "delivery-status"
+    entry = RecipientReport(recipient=recipient, action="failed", diagnostic_code=sentence)
+    _finish(entry, "", report.reporter)
+    report.reports.append(entry)
 
 
 # --- the original message -------------------------------------------------

@@ -109,7 +109,8 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
             r"too many hops",
             r"mail loop",
             r"routing loop",
-            r"loop(?:ing)? detected",
+            r"loop detected",
+            r"looping detected",
         ),
     ),
     (
@@ -139,8 +140,11 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
         _rx(
             r"please provide a valid from",
             r"purported responsible address",
+            # A list that only members may post to refuses the poster, the sender.
+            r"not a member of (?:this|the) (?:mailing )?list",
             # A domain block list naming the sender's domain, not the client's IP.
-            r"(?:mail ?from|sender|envelope) domain (?:is |has been )?(?:black)?listed",
+            r"from domain (?:is |has been )?(?:black)?listed",
+            r"sender domain (?:is |has been )?(?:black)?listed",
         ),
     ),
     ("contenterror", _rx(r"improper use of 8-bit data")),
@@ -607,7 +611,7 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
             r"sender (?:is )?(?:not allowed|blacklisted|banned)",
             r"address (?:verification|check) failed",
             r"from address",
-            r"mail from",
+            r"mail from(?! ?:)",
             r"envelope (?:sender|from)",
             r"return[- ]path",
             r"sender domain",
