@@ -531,3 +531,55 @@ def test_james_style_notice_with_message_details() -> None:
         "550",
         "userunknown",
     )
+
+
+# --- provider codes and field/text disagreements ------------------------------------
+
+
+def test_orange_codes() -> None:
+    from dsnwatch.dsn.providers import reason_for
+
+    text = "550 5.2.0 Mail rejete. Mail rejected. ofr_506 [506]"
+    assert reason_for("smtp-in.orange.fr", text, "DATA") == "spamdetected"
+    later = "421 4.2.0 Service refuse. Veuillez essayer plus tard. OFR005_505 [505]"
+    assert reason_for(None, later, "DATA") == "systemerror"
+    assert reason_for("mx.example.net", "550 5.2.0 [506]", "DATA") is None
+
+
+_FIELD_SAYS_TEMPORARY = b"""From: MAILER-DAEMON@mx.example.com
+To: sender@example.com
+Subject: Undelivered Mail Returned to Sender
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="b2"
+
+--b2
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.com
+
+Final-Recipient: rfc822; a@example.net
+Action: failed
+Status: 4.5.0
+Diagnostic-Code: smtp; 550 5.5.0 Service refused
+
+--b2--
+"""
+
+
+def test_a_permanent_refusal_wins_over_a_temporary_status_field() -> None:
+    [entry] = read_report(_FIELD_SAYS_TEMPORARY).reports
+    assert entry.status == "5.5.0"
+
+
+def test_failed_address_equal_to_the_bounce_addressee_is_still_read() -> None:
+    bounce = (
+        b"Return-Path: <>\nFrom: Mail Delivery System <mailer-daemon@mx.example.de>\n"
+        b"To: me@example.fr\nSubject: Mail delivery failed: returning message to sender\n\n"
+        b"This message was created automatically by mail delivery software.\n\n"
+        b"A message that you sent could not be delivered to one or more of\n"
+        b"its recipients. This is a permanent error. The following address(es)\nfailed:\n\n"
+        b"me@example.fr:\nSMTP error from remote server for TEXT command, host: mx.example.fr "
+        b"reason: 550 5.1.1 user unknown\n"
+    )
+    [entry] = read_report(bounce).reports
+    assert (entry.recipient, entry.reason) == ("me@example.fr", "userunknown")

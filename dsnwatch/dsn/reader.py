@@ -291,6 +291,15 @@ def _finish(entry: RecipientReport, extra_text: str, reporter: str | None) -> No
     text_status = _status_of(diagnostic) or shared_status
     if not entry.status or (entry.status.endswith(".0.0") and text_status):
         entry.status = text_status or entry.status
+    elif (
+        entry.action == "failed"
+        and entry.status[0] == "4"
+        and text_status
+        and text_status[0] == "5"
+        and text_status[1:] == entry.status[1:]
+    ):
+        # The remote server refused for good; the field kept the sender's view.
+        entry.status = text_status
     if entry.status and entry.status.endswith(".4.7"):
         _underlying_failure(entry, diagnostic, extra_text)
     status_given = bool(entry.status)
@@ -431,20 +440,27 @@ def _pick_recipients(
     strong: list[str] = [a for _, a in getaddresses([failed_header]) if a]
     lines = text.split("\n")
     weak: list[str] = []
+    # The bounce's own addressee named where a failed recipient stands: a message
+    # sent to oneself, or a report whose addresses were masked alike.
+    own_strong: list[str] = []
     for index, address in _candidate_lines(text):
         local = address.split("@", 1)[0]
-        if address.lower() in own or _SYSTEM_LOCALS.match(local):
+        if _SYSTEM_LOCALS.match(local):
             continue
         line = lines[index]
         m = _LEADING.match(line)
         lowered = line.lower()
-        if (m and _address(m.group(1)).lower() == address.lower()) or (
+        leading = (m and _address(m.group(1)).lower() == address.lower()) or (
             "rcpt to" in lowered and "<" + address.lower() in lowered
-        ):
+        )
+        if address.lower() in own:
+            if leading:
+                own_strong.append(address)
+        elif leading:
             strong.append(address)
         else:
             weak.append(address)
-    chosen = strong or weak
+    chosen = strong or weak or own_strong
     if not chosen and original is not None:
         chosen = [a for _, a in getaddresses([str(original.get("To") or "")]) if a]
     out: list[str] = []
