@@ -583,3 +583,67 @@ def test_failed_address_equal_to_the_bounce_addressee_is_still_read() -> None:
     )
     [entry] = read_report(bounce).reports
     assert (entry.recipient, entry.reason) == ("me@example.fr", "userunknown")
+
+
+# --- complaints, unsubscribe requests and auto-replies --------------------------------
+
+
+def test_opt_out_report_names_its_removal_recipient() -> None:
+    report = (
+        b"From: fbl@isp.example.com\nTo: <abuse@example.net>\nSubject: FW: Opt-out\n"
+        b"MIME-Version: 1.0\n"
+        b'Content-Type: multipart/report; report-type=feedback-report; boundary="f"\n\n'
+        b"--f\nContent-Type: text/plain\n\nThis is an opt-out report.\n\n"
+        b"--f\nContent-Type: message/feedback-report\n\n"
+        b"Feedback-Type: opt-out\nUser-Agent: FBL/1.0\nVersion: 0.1\n"
+        b"Removal-Recipient: reader@example.com\n\n"
+        b"--f\nContent-Type: message/rfc822\n\nFrom: <news@example.net>\n"
+        b"To: <Undisclosed Recipients>\nSubject: news\n\nhello\n--f--\n"
+    )
+    got = read_report(report)
+    assert got.kind == "complaint"
+    assert [(r.recipient, r.feedback_type) for r in got.reports] == [
+        ("reader@example.com", "opt-out")
+    ]
+
+
+def test_mail_client_unsubscribe_request_is_an_opt_out() -> None:
+    request = (
+        b"From: reader@example.com\nTo: unsubscribe-123@lists.example.org\n"
+        b"Subject: unsubscribe\nAuto-Submitted: auto-replied\nX-Apple-Unsubscribe: true\n\n"
+        b"Apple Mail sent this email to unsubscribe from the message.\n"
+    )
+    got = read_report(request)
+    assert got.kind == "complaint"
+    assert [(r.recipient, r.reason, r.feedback_type) for r in got.reports] == [
+        ("reader@example.com", "feedback", "opt-out")
+    ]
+    # A person writing "unsubscribe" by hand is not an automated request.
+    by_hand = b"From: reader@example.com\nTo: list@example.org\nSubject: unsubscribe\n\nplease\n"
+    assert read_report(by_hand).reports == []
+
+
+def test_auto_reply_from_a_no_reply_address_saying_the_mailbox_is_gone() -> None:
+    reply = (
+        b"Return-Path: <>\nFrom: <noreply@example.com>\nTo: <sender@example.org>\n"
+        b"Reply-To: <old@example.com>\nSubject: AutoResponse: hello\n"
+        b"Auto-Submitted: auto-replied\n\n"
+        b"This email inbox old@example.com is no longer in use. Please contact someone else.\n"
+    )
+    [entry] = read_report(reply).reports
+    assert (entry.recipient, entry.reason) == ("old@example.com", "suspend")
+
+
+def test_japanese_cannot_deliver_subject_from_a_postmaster() -> None:
+    notice = (
+        b'From: "InterScan MSS" <postmaster@example.co.jp>\nTo: <sender@example.jp>\n'
+        b"Subject: =?UTF-8?B?44Oh44OD44K744O844K444KS6YWN5L+h44Gn44GN44G+44Gb44KT44CC?=\n\n"
+        b"Sent <<< RCPT TO:<gone@example.co.jp>\n"
+        b"Received >>> 550 5.1.1 <gone@example.co.jp>... user unknown\n"
+    )
+    [entry] = read_report(notice).reports
+    assert (entry.recipient, entry.status, entry.reason) == (
+        "gone@example.co.jp",
+        "5.1.1",
+        "userunknown",
+    )

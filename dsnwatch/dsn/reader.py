@@ -12,6 +12,7 @@ import re
 from email.message import Message
 from email.utils import getaddresses, parseaddr
 from functools import lru_cache
+from typing import Final
 
 from dsnwatch.dsn import listnotice, providers, reasons, reporters, sesjson, smtp
 from dsnwatch.dsn.fields import parse_fields, strip_type
@@ -41,7 +42,7 @@ _BOUNCE_SUBJECT = re.compile(
     r"delivery notification|non[- ]?delivery|rejected|nondeliverable|warning: could not send|"
     r"mail system error|unable to deliver|returned to sender|message not delivered|"
     r"delivery failed|bounce|delayed mail|delivery delayed|error sending message|"
-    r"unzustellbar|non remis|不達|エラー|mail could not|message you sent|"
+    r"unzustellbar|non remis|不達|エラー|配信できません|mail could not|message you sent|"
     r"notification d'état|delivery error",
     re.I,
 )
@@ -120,6 +121,11 @@ def _read(data: bytes, source: str) -> Report:
         _read_status(report, parts, bounce_text, message)
         if report.reports:
             return report
+    if _is_unsubscribe_request(message, report.subject or ""):
+        report.kind = "complaint"
+        _read_unsubscribe_request(report, message)
+        if report.reports:
+            return report
     if listnotice.looks_like(message):
         _read_list_notice(report, own_text)
         if report.reports:
@@ -133,6 +139,10 @@ def _read(data: bytes, source: str) -> Report:
         _read_free_text(report, message, bounce_text or own_text, original)
         if not report.reports:
             _recipients_from_inline_fields(report, own_text, message)
+        if not report.reports and _is_auto_reply(message, report.subject or ""):
+            # An automatic answer whose wording reads like a bounce, naming no one.
+            report.kind = "auto-reply"
+            _read_auto_reply(report, message)
         return report
     if _is_auto_reply(message, report.subject or ""):
         report.kind = "auto-reply"
@@ -580,17 +590,18 @@ def _read_complaint(report: Report, parts: Parts, own_text: str, original: Messa
         for k, v in block.items():
             fields.setdefault(k, v)
     feedback_type = (fields.get("feedback-type") or "abuse").split()[0].lower()
+    # Opt-out reports name the address to remove in Removal-Recipient.
     recipients = [
         _address(v)
-        for v in re.findall(r"^original-rcpt-to:\s*(.+)$", text, re.I | re.M)
+        for v in re.findall(r"^(?:original-rcpt-to|removal-recipient):\s*(.+)$", text, re.I | re.M)
         if _address(v)
     ]
     if not recipients and original is not None:
-        recipients = [a for _, a in getaddresses([str(original.get("To") or "")]) if a]
+        recipients = [a for _, a in getaddresses([str(original.get("To") or "")]) if "@" in a]
     if not recipients:
         found = re.search(r"^to:\s*(.+)$", own_text, re.I | re.M)
         if found:
-            recipients = [a for _, a in getaddresses([found.group(1)]) if a]
+            recipients = [a for _, a in getaddresses([found.group(1)]) if "@" in a]
     source_ip = fields.get("source-ip")
     for recipient in dict.fromkeys(recipients):
         report.reports.append(
@@ -608,6 +619,27 @@ def _read_complaint(report: Report, parts: Parts, own_text: str, original: Messa
         report.original_sender = _address(fields.get("original-mail-from") or "") or None
 
 
+# --- unsubscribe requests ------------------------------------------------------
+
+
+def _is_unsubscribe_request(message: Message, subject: str) -> bool:
+    """A mail client's request to leave a list (RFC 2369 List-Unsubscribe by mail)."""
+    if subject.strip().lower() != "unsubscribe":
+        return False
+    if (message.get("X-Apple-Unsubscribe") or "").strip().lower() == "true":
+        return True
+    return (message.get("Auto-Submitted") or "no").strip().lower() != "no"
+
+
+def _read_unsubscribe_request(report: Report, message: Message) -> None:
+    sender = parseaddr(decode_words(message.get("From")))[1]
+    if "@" in sender:
+        # The recipient opted out of the sender's mail: an opt-out complaint.
+        report.reports.append(
+            RecipientReport(recipient=sender, reason="feedback", feedback_type="opt-out")
+        )
+
+
 # --- auto-replies -----------------------------------------------------------
 
 
@@ -623,8 +655,15 @@ def _is_auto_reply(message: Message, subject: str) -> bool:
     return bool(_AUTOREPLY_SUBJECT.search(subject))
 
 
+# An auto-reply that says the mailbox is gone is a refusal in all but form.
+_GONE_REASONS: Final = frozenset({"suspend", "userunknown", "hasmoved"})
+
+
 def _read_auto_reply(report: Report, message: Message) -> None:
     sender = parseaddr(decode_words(message.get("From")))[1]
+    if _SYSTEM_LOCALS.match(sender.split("@", 1)[0]):
+        # Sent from a no-reply address on behalf of the mailbox it names for replies.
+        sender = parseaddr(decode_words(message.get("Reply-To")))[1] or sender
     if not sender:
         return
     body = ""
@@ -634,11 +673,13 @@ def _read_auto_reply(report: Report, message: Message) -> None:
             if isinstance(payload, bytes):
                 body = payload.decode("utf-8", "replace")
             break
+    said = " ".join(body.split())[:300]
+    gone = reasons.by_text(said)
     report.reports.append(
         RecipientReport(
             recipient=sender,
-            reason="vacation",
-            diagnostic_code=" ".join(body.split())[:300] or None,
+            reason=gone if gone in _GONE_REASONS else "vacation",
+            diagnostic_code=said or None,
         )
     )
 

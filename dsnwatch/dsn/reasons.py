@@ -386,6 +386,7 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
             r"inactive",
             r"this account has been",
             r"is not receiving mail",
+            r"(?:inbox|mailbox|address|account) (?:\S+ )?is no longer (?:in use|active|monitored)",
             r"is not accepting mail",
             r"recipient (?:suspended|disabled)",
             r"account (?:is )?disabled",
