@@ -647,3 +647,40 @@ def test_japanese_cannot_deliver_subject_from_a_postmaster() -> None:
         "5.1.1",
         "userunknown",
     )
+
+
+# --- status and reply codes -----------------------------------------------------------
+
+
+def _one_recipient_dsn(status: str, diagnostic: str) -> bytes:
+    return (
+        b"From: MAILER-DAEMON@mx.example.com\nTo: sender@example.com\n"
+        b"Subject: Delivery status notification\nMIME-Version: 1.0\n"
+        b'Content-Type: multipart/report; report-type=delivery-status; boundary="b3"\n\n'
+        b"--b3\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.com\n\n"
+        b"Final-Recipient: rfc822; a@example.net\nAction: failed\n"
+        + f"Status: {status}\nDiagnostic-Code: smtp; {diagnostic}\n\n--b3--\n".encode()
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "diagnostic", "want_status", "want_reason"),
+    [
+        ("5.1.1", "552 5.2.2 Over quota", "5.2.2", "mailboxfull"),
+        (
+            "5.0.0",
+            "5.1.0 - Unknown address error 550-'5.2.2 <a@example.net>... Mailbox Full'",
+            "5.2.2",
+            "mailboxfull",
+        ),
+        # Nothing names a cause: 451 is a local error in processing at the remote end.
+        ("4.0.0", "451 Could not load configuration for domain", "4.0.0", "systemerror"),
+        # "Temporary failure" says only that it is temporary.
+        ("4.0.0", "450 4.0.0 Temporary failure", "4.0.0", "onhold"),
+    ],
+)
+def test_remote_reply_codes(
+    status: str, diagnostic: str, want_status: str, want_reason: str
+) -> None:
+    [entry] = read_report(_one_recipient_dsn(status, diagnostic)).reports
+    assert (entry.status, entry.reason) == (want_status, want_reason)

@@ -298,9 +298,14 @@ def _finish(entry: RecipientReport, extra_text: str, reporter: str | None) -> No
     shared_reply, shared_status, shared_command = _text_facts(extra_text)
     if not entry.reply_code:
         entry.reply_code = _reply_code(diagnostic) or shared_reply
-    text_status = _status_of(diagnostic) or shared_status
+    replied = _replied_status(diagnostic)
+    text_status = replied or _status_of(diagnostic) or shared_status
     if not entry.status or (entry.status.endswith(".0.0") and text_status):
         entry.status = text_status or entry.status
+    elif replied and replied != entry.status and replied[0] == entry.status[0]:
+        # The remote server's own reply names the cause; the field is the
+        # reporting MTA's summary of it, sometimes a poor one.
+        entry.status = replied
     elif (
         entry.action == "failed"
         and entry.status[0] == "4"
@@ -333,12 +338,23 @@ def _finish(entry: RecipientReport, extra_text: str, reporter: str | None) -> No
         command=command,
         status_given=status_given,
         action=given_action,
+        reply_code=entry.reply_code,
     )
     # A provider's own code says more than generic wording or the status code.
     provider_text = f"{diagnostic}\n{extra_text[: reasons.TEXT_LIMIT]}"
     reason = providers.reason_for(entry.remote_mta, provider_text, command) or reason
     entry.reason = reason
     entry.hard_bounce = reasons.is_hard_bounce(reason, entry.status, entry.reply_code)
+
+
+# A remote server's reply quoted in a diagnostic: "552 5.2.2", "550-'5.7.1".
+_REPLIED = re.compile(r"(?<![\w.])[245]\d\d[ -]['\"]?([245]\.\d{1,3}\.\d{1,3})(?!\.?\d)")
+
+
+def _replied_status(diagnostic: str) -> str | None:
+    """The status of the first remote reply quoted in `diagnostic`, or None."""
+    m = _REPLIED.search(diagnostic) if diagnostic else None
+    return m.group(1) if m else None
 
 
 # A status code with the reply code said just before it ("421 4.4.2").

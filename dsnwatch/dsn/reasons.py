@@ -735,7 +735,7 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
             r"internal (?:error|server error)",
             r"server error",
             r"local error",
-            r"temporary (?:failure|error|problem)",
+            r"temporary (?:error|problem)",
             r"misconfigur",
             r"configuration error",
             r"service (?:not available|unavailable|temporarily unavailable)",
@@ -960,11 +960,13 @@ def classify(
     command: str | None = None,
     status_given: bool = True,
     action: str | None = None,
+    reply_code: str | None = None,
 ) -> str:
     """One recipient's reason from its diagnostic text, status code and SMTP stage.
 
     `status_given` is False when the report carried no status code of its own
-    (one was inferred from the reply code, or none is known).
+    (one was inferred from the reply code, or none is known); `reply_code` is
+    the remote server's SMTP reply code, used when nothing else names a cause.
     """
     folded = fold(text[:TEXT_LIMIT])
     detail = _status_detail(status) if status_given else ""
@@ -997,10 +999,13 @@ def classify(
         reason = "expired"
     if reason is None:
         reason = by_status(status) if status_given else None
+    if reason is None and reply_code == "451":
+        # RFC 5321: "requested action aborted: local error in processing".
+        reason = "systemerror"
     if (
         temporary
         and action == "failed"
-        and detail in ("4.1", "4.2", "4.7", "0.0", "")
+        and detail in ("4.1", "4.2", "4.7")
         and (reason in (None, "onhold", "networkerror"))
     ):
         # A temporary failure that the sender gave up on: the queue time ran out.
