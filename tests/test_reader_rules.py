@@ -684,3 +684,15 @@ def test_remote_reply_codes(
 ) -> None:
     [entry] = read_report(_one_recipient_dsn(status, diagnostic)).reports
     assert (entry.status, entry.reason) == (want_status, want_reason)
+
+
+def test_reporter_is_told_by_the_report_itself_before_relays() -> None:
+    bounce = (
+        b"Received: from mx.example.net (Postfix) by relay.example.org\n"
+        b"From: MAILER-DAEMON@mx.example.org\nTo: sender@example.com\n"
+        b"Subject: failure notice\n\n"
+        b"Hi. This is the qmail-send program at mx.example.org.\n"
+        b"I'm afraid I wasn't able to deliver your message to the following addresses.\n\n"
+        b"<gone@example.net>:\nSorry, no mailbox here by that name. (#5.1.1)\n"
+    )
+    assert read_report(bounce).reporter == "qmail"
