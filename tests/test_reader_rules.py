@@ -696,3 +696,22 @@ def test_reporter_is_told_by_the_report_itself_before_relays() -> None:
         b"<gone@example.net>:\nSorry, no mailbox here by that name. (#5.1.1)\n"
     )
     assert read_report(bounce).reporter == "qmail"
+
+
+def test_server_transcript_steps_that_worked_do_not_give_the_status() -> None:
+    notice = (
+        b"From: MAILER-DAEMON@mx.example.com (Mail Delivery System)\n"
+        b"To: postmaster@mx.example.com\nSubject: Postfix SMTP server: errors from localhost\n\n"
+        b"Transcript of session follows.\n\n"
+        b" Out: 220 mx.example.com ESMTP\n In:  MAIL FROM:<s@example.org>\n"
+        b" Out: 250 2.1.0 Ok\n In:  RCPT TO:<a@example.net>\n Out: 250 2.1.5 Ok\n"
+        b" In:  DATA\n Out: 354 End data with <CR><LF>.<CR><LF>\n"
+        b" Out: 451 4.3.0 Error: queue file write error\n In:  QUIT\n Out: 221 2.0.0 Bye\n"
+    )
+    [entry] = read_report(notice).reports
+    assert (entry.recipient, entry.status, entry.reply_code, entry.reason) == (
+        "a@example.net",
+        "4.3.0",
+        "451",
+        "systemerror",
+    )

@@ -251,10 +251,20 @@ def _read_status(report: Report, parts: Parts, bounce_text: str, message: Messag
 
 
 def _status_of(value: str | None) -> str | None:
+    """The first failure status (4.x.x, 5.x.x) in `value`, else the first status.
+
+    A session transcript answers each step that worked with a 2.x.x code before
+    the refusal; those say nothing about the failure.
+    """
     if not value:
         return None
-    m = STATUS.search(value)
-    return m.group(1) if m else None
+    first: str | None = None
+    for m in STATUS.finditer(value):
+        code = m.group(1)
+        if code[0] != "2":
+            return code
+        first = first or code
+    return first
 
 
 def _address(value: str) -> str:
@@ -347,8 +357,9 @@ def _finish(entry: RecipientReport, extra_text: str, reporter: str | None) -> No
     entry.hard_bounce = reasons.is_hard_bounce(reason, entry.status, entry.reply_code)
 
 
-# A remote server's reply quoted in a diagnostic: "552 5.2.2", "550-'5.7.1".
-_REPLIED = re.compile(r"(?<![\w.])[245]\d\d[ -]['\"]?([245]\.\d{1,3}\.\d{1,3})(?!\.?\d)")
+# A remote server's refusal quoted in a diagnostic: "552 5.2.2", "550-'5.7.1"; 2xx replies
+# in a transcript are steps that worked.
+_REPLIED = re.compile(r"(?<![\w.])[45]\d\d[ -]['\"]?([45]\.\d{1,3}\.\d{1,3})(?!\.?\d)")
 
 
 def _replied_status(diagnostic: str) -> str | None:
