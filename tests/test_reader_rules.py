@@ -715,3 +715,17 @@ def test_server_transcript_steps_that_worked_do_not_give_the_status() -> None:
         "451",
         "systemerror",
     )
+
+
+def test_malformed_address_notice_names_the_bracketed_address() -> None:
+    notice = (
+        b"From: Mail Delivery System <mailer-daemon@mx.example.com>\nTo: sender@example.com\n"
+        b"Subject: Mail failure - malformed recipient address\n\n"
+        b"A message that you sent contained one or more recipient addresses that were\n"
+        b"incorrectly constructed:\n\n"
+        b"  first@example.org <second@example.net>: malformed address: <second@example.net> "
+        b"may not follow first@example.org\n\n"
+        b"This address has been ignored.\n"
+    )
+    [entry] = read_report(notice).reports
+    assert (entry.recipient, entry.reason) == ("second@example.net", "syntaxerror")

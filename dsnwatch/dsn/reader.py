@@ -452,6 +452,26 @@ _LEADING = re.compile(
 )
 
 
+# "name <address>:" at the start of a line: the address is the one in brackets.
+_ANGLED_HEAD = re.compile(r"<([^<>\s]+@[^<>\s]+)>$")
+
+
+def _leading_address(line: str) -> str | None:
+    """The address a line starts with, as a failed recipient is listed, or None."""
+    m = _LEADING.match(line)
+    if m is None:
+        return None
+    address = _address(m.group(1))
+    head, colon, _ = line.strip().partition(": ")
+    if colon and not head.startswith("<"):
+        # The address as the sender wrote it, display part and all (Exim's
+        # "incorrectly constructed" notices): the bracketed part is the address.
+        angled = _ANGLED_HEAD.search(head)
+        if angled:
+            return angled.group(1)
+    return address
+
+
 def _read_free_text(report: Report, message: Message, text: str, original: Message | None) -> None:
     own = _own_addresses(message)
     if original is not None:
@@ -485,9 +505,9 @@ def _pick_recipients(
         if _SYSTEM_LOCALS.match(local):
             continue
         line = lines[index]
-        m = _LEADING.match(line)
+        lead = _leading_address(line)
         lowered = line.lower()
-        leading = (m and _address(m.group(1)).lower() == address.lower()) or (
+        leading = (lead is not None and lead.lower() == address.lower()) or (
             "rcpt to" in lowered and "<" + address.lower() in lowered
         )
         if address.lower() in own:

@@ -721,6 +721,8 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
         "syntaxerror",
         _rx(
             r"syntax error",
+            r"malformed (?:recipient )?address",
+            r"incorrectly constructed",
             r"command unrecognized",
             r"unrecognized command",
             r"bad sequence of commands",
