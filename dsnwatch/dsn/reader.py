@@ -258,8 +258,11 @@ def _status_of(value: str | None) -> str | None:
     """
     if not value:
         return None
+    found = STATUS.search(value)
+    if found is None or found.group(1)[0] != "2":
+        return found.group(1) if found else None
     first: str | None = None
-    for m in STATUS.finditer(value):
+    for m in STATUS.finditer(value, found.start()):
         code = m.group(1)
         if code[0] != "2":
             return code
@@ -557,8 +560,10 @@ def _blocks_by_recipient(text: str, recipients: list[str], message: Message) -> 
             for earlier in pending:
                 owner[earlier] = current
             pending = []
-        elif not line.strip() or _SECTION.match(line):
-            pending = [index] if line.strip() else []
+        elif not line.strip():
+            pending = []
+        elif "alking to" in line and _SECTION.match(line):
+            pending = [index]
         elif pending or current is None:
             pending.append(index)
         owner.append(current)
