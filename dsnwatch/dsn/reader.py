@@ -455,10 +455,6 @@ _LEADING = re.compile(
 )
 
 
-# "name <address>:" at the start of a line: the address is the one in brackets.
-_ANGLED_HEAD = re.compile(r"<([^<>\s]+@[^<>\s]+)>$")
-
-
 def _leading_address(line: str) -> str | None:
     """The address a line starts with, as a failed recipient is listed, or None."""
     m = _LEADING.match(line)
@@ -466,12 +462,12 @@ def _leading_address(line: str) -> str | None:
         return None
     address = _address(m.group(1))
     head, colon, _ = line.strip().partition(": ")
-    if colon and not head.startswith("<"):
+    if colon and head.endswith(">") and not head.startswith("<"):
         # The address as the sender wrote it, display part and all (Exim's
         # "incorrectly constructed" notices): the bracketed part is the address.
-        angled = _ANGLED_HEAD.search(head)
-        if angled:
-            return angled.group(1)
+        angled = head[head.rfind("<") + 1 : -1]
+        if "@" in angled and not any(c.isspace() for c in angled):
+            return angled
     return address
 
 
