@@ -344,3 +344,424 @@ def test_header_block_reads_like_the_standard_parser(head: str, body: str) -> No
     assert ours.items() == theirs.items()
     assert ours.get_unixfrom() == theirs.get_unixfrom()
     assert rest == theirs.get_payload()
+
+
+# --- temporary failures and the queue time ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "status", "action", "want"),
+    [
+        # A timeout reported as final: the queue gave up retrying.
+        ("426 connection timed out", "4.0.0", "failed", "expired"),
+        ("Connection timed out", None, None, "expired"),
+        # The same timeout in a delay warning is only a network problem so far.
+        (
+            "connect to mx.example.net[192.0.2.1]:25: Connection timed out",
+            "4.4.1",
+            "delayed",
+            "networkerror",
+        ),
+        # A named cause wins over the queue giving up.
+        (
+            "Unable to contact LDAP server. (#4.4.3) I'm not going to try again; this message "
+            "has been in the queue too long.",
+            "4.4.3",
+            None,
+            "systemerror",
+        ),
+        ("550 5.4.316 Message expired, connection refused", "5.4.316", "failed", "expired"),
+        # "Try again later" says the failure is temporary, not that time ran out.
+        (
+            "451 4.3.0 Could not be delivered due to a recipient error. Please try again later.",
+            "4.3.0",
+            "failed",
+            "systemerror",
+        ),
+    ],
+)
+def test_when_a_temporary_failure_means_the_queue_time_ran_out(
+    text: str, status: str | None, action: str | None, want: str
+) -> None:
+    from dsnwatch.dsn.reasons import classify
+
+    assert classify(text, status, status_given=status is not None, action=action) == want
+
+
+_EXPIRED_DSN = b"""From: MAILER-DAEMON@relay.example.com
+To: sender@example.com
+Subject: Delivery Status Notification (Failure)
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="b1"
+
+--b1
+Content-Type: text/plain
+
+An error occurred while trying to deliver the mail to the following recipients:
+slow@example.net
+
+--b1
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; relay.example.com
+
+Final-Recipient: rfc822; slow@example.net
+Action: failed
+Status: 4.4.7
+Diagnostic-Code: smtp; 554 4.4.7 Message expired: unable to deliver in 840 minutes.<421 4.4.2 Connection timed out>
+
+--b1--
+"""
+
+
+def test_expired_status_gives_way_to_the_code_of_the_failure_behind_it() -> None:
+    [entry] = read_report(_EXPIRED_DSN).reports
+    assert (entry.status, entry.reply_code, entry.reason) == ("4.4.2", "421", "expired")
+
+
+_V5_TRANSCRIPT = b"""From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.com>
+To: sender@example.jp
+Subject: Returned mail: User unknown
+
+   ----- Transcript of session follows -----
+While talking to mx.example.edu:
+>>> MAIL From:<sender@example.jp>
+<<< 550 Insecure Mail Relay
+554 <one@example.edu>... Remote protocol error
+550 example.org (smtp)... 550 Host unknown
+554 <two@example.org>... 550 Host unknown (Authoritative answer from name server)
+
+   ----- Unsent message follows -----
+From: sender@example.jp
+To: one@example.edu
+Subject: hello
+
+hello
+"""
+
+
+def test_sendmail_v5_summary_lines_name_each_recipient_with_its_own_transcript() -> None:
+    report = read_report(_V5_TRANSCRIPT)
+    got = {r.recipient: r.reason for r in report.reports}
+    assert got == {"one@example.edu": "norelaying", "two@example.org": "hostunknown"}
+
+
+def test_unsent_message_marker_gives_the_original_recipient() -> None:
+    text = (
+        b"From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.com>\n"
+        b"To: sender@example.jp\nSubject: Returned mail: Cannot send message for 4 days\n\n"
+        b"   ----- Transcript of session follows -----\n"
+        b"421 example.com (smtp)... Deferred: Connection timed out during user open\n\n"
+        b"   ----- Unsent message follows -----\n"
+        b"From: sender@example.jp\nTo: gone@example.com\nSubject: hi\n\nhi\n"
+    )
+    [entry] = read_report(text).reports
+    assert (entry.recipient, entry.reason) == ("gone@example.com", "expired")
+
+
+# --- phrases read whole and in the right order --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "status", "want"),
+    [
+        # A multi-line reply: each line's code is dropped so the phrase reads whole.
+        (
+            "550-5.7.1 Messages with multiple\n550 5.7.1 addresses in From: header are "
+            "not accepted.",
+            "5.7.1",
+            "notcompliantrfc",
+        ),
+        (
+            "<<< 550-5.7.1 This message fails to pass\n<<< 550-5.7.1 authentication checks. "
+            "To protect our users from spam, the message has been blocked.",
+            "5.7.1",
+            "authfailure",
+        ),
+        # "rfc822;" is the address type of a report field, not a format complaint.
+        ("Final-Recipient: rfc822; a@example.net", "5.0.0", "onhold"),
+        ("550 5.7.1 can't determine Purported Responsible Address", "5.7.1", "rejected"),
+        ("550 5.1.0 MailFrom domain is listed in Spamhaus", "5.1.0", "rejected"),
+        (
+            "Name service error for name=example.org type=MX: Malformed or unexpected name "
+            "server reply",
+            "5.4.4",
+            "networkerror",
+        ),
+        (
+            "[554 5.4.6 Hop count exceeded - possible mail loop] The attachment contains the "
+            "original mail headers.",
+            "5.4.6",
+            "networkerror",
+        ),
+        (
+            "450 service permits 2 unverifyable sending IPs - mx.example.com is not 192.0.2.2",
+            "4.0.0",
+            "requireptr",
+        ),
+        ("550 SC-004 Unfortunately, messages from 192.0.2.22 weren't sent.", "5.0.0", "blocked"),
+        ("554 INVALID IP FOR SENDING MAIL OF DOMAIN example.com", "5.0.0", "blocked"),
+        ("User mailbox exceeds allowed size: a@example.net", None, "mailboxfull"),
+        (
+            "Unable to deliver message to <a@example.net>. Please check if address is correct.",
+            None,
+            "userunknown",
+        ),
+    ],
+)
+def test_phrases_read_whole_and_in_order(text: str, status: str | None, want: str) -> None:
+    from dsnwatch.dsn.reasons import classify
+
+    assert classify(text, status, status_given=status is not None) == want
+
+
+# --- notices without a delivery report -----------------------------------------------
+
+
+def test_list_manager_refusal_names_the_list_as_recipient() -> None:
+    notice = (
+        b"From: cats-admin@lists.example.org\nTo: poster@example.net\n"
+        b"Subject: You poster@example.net are not member (cats ML)\n"
+        b"X-MLServer: fml [fml 4.0.3 release]\n\n"
+        b"You are not a member of this mailing list <cats@lists.example.org>.\n\n"
+        b"If you know the general guide of this list, please send mail to\n"
+        b"cats-ctl@lists.example.org\n"
+    )
+    report = read_report(notice)
+    [entry] = report.reports
+    assert (report.kind, entry.recipient, entry.reason) == (
+        "delivery-status",
+        "cats@lists.example.org",
+        "rejected",
+    )
+
+
+def test_notice_without_list_manager_header_is_not_read_as_a_list_refusal() -> None:
+    text = b"From: friend@example.org\nTo: me@example.net\nSubject: hi\n\nSee <x@example.org>.\n"
+    assert read_report(text).reports == []
+
+
+def test_mms_gateway_notice_gives_the_original_recipient() -> None:
+    notice = (
+        b"From: MMSC NDR Administrator <sysadmin@mms.example.net>\nTo: sender@example.jp\n"
+        b"Subject: Undeliverable Message\n\n"
+        b"Message could not be delivered to mobile.\nError: No valid recipients for this MM\n\n\n"
+        b"Original Message:\nFrom: Sender <sender@example.jp>\nTo: 5550000000@mms.example.net\n"
+        b"Subject: test\n"
+    )
+    [entry] = read_report(notice).reports
+    assert (entry.recipient, entry.reason) == ("5550000000@mms.example.net", "userunknown")
+
+
+def test_james_style_notice_with_message_details() -> None:
+    notice = (
+        b"From: post_master@sms.example.net\nTo: sender@example.org\nSubject: Re:Hello\n\n"
+        b"Error: Invalid user address\n\nError message below:\n"
+        b"550 - Requested action not taken: mailbox does not exist\n\nMessage details:\n"
+        b"  Subject: Hello\n  MAIL FROM: sender@example.org\n"
+        b"  RCPT TO: 5550000000@sms.example.net\n  Size (in bytes): 39\n"
+    )
+    [entry] = read_report(notice).reports
+    assert (entry.recipient, entry.reply_code, entry.reason) == (
+        "5550000000@sms.example.net",
+        "550",
+        "userunknown",
+    )
+
+
+# --- provider codes and field/text disagreements ------------------------------------
+
+
+def test_orange_codes() -> None:
+    from dsnwatch.dsn.providers import reason_for
+
+    text = "550 5.2.0 Mail rejete. Mail rejected. ofr_506 [506]"
+    assert reason_for("smtp-in.orange.fr", text, "DATA") == "spamdetected"
+    later = "421 4.2.0 Service refuse. Veuillez essayer plus tard. OFR005_505 [505]"
+    assert reason_for(None, later, "DATA") == "systemerror"
+    assert reason_for("mx.example.net", "550 5.2.0 [506]", "DATA") is None
+
+
+_FIELD_SAYS_TEMPORARY = b"""From: MAILER-DAEMON@mx.example.com
+To: sender@example.com
+Subject: Undelivered Mail Returned to Sender
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="b2"
+
+--b2
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.com
+
+Final-Recipient: rfc822; a@example.net
+Action: failed
+Status: 4.5.0
+Diagnostic-Code: smtp; 550 5.5.0 Service refused
+
+--b2--
+"""
+
+
+def test_a_permanent_refusal_wins_over_a_temporary_status_field() -> None:
+    [entry] = read_report(_FIELD_SAYS_TEMPORARY).reports
+    assert entry.status == "5.5.0"
+
+
+def test_failed_address_equal_to_the_bounce_addressee_is_still_read() -> None:
+    bounce = (
+        b"Return-Path: <>\nFrom: Mail Delivery System <mailer-daemon@mx.example.de>\n"
+        b"To: me@example.fr\nSubject: Mail delivery failed: returning message to sender\n\n"
+        b"This message was created automatically by mail delivery software.\n\n"
+        b"A message that you sent could not be delivered to one or more of\n"
+        b"its recipients. This is a permanent error. The following address(es)\nfailed:\n\n"
+        b"me@example.fr:\nSMTP error from remote server for TEXT command, host: mx.example.fr "
+        b"reason: 550 5.1.1 user unknown\n"
+    )
+    [entry] = read_report(bounce).reports
+    assert (entry.recipient, entry.reason) == ("me@example.fr", "userunknown")
+
+
+# --- complaints, unsubscribe requests and auto-replies --------------------------------
+
+
+def test_opt_out_report_names_its_removal_recipient() -> None:
+    report = (
+        b"From: fbl@isp.example.com\nTo: <abuse@example.net>\nSubject: FW: Opt-out\n"
+        b"MIME-Version: 1.0\n"
+        b'Content-Type: multipart/report; report-type=feedback-report; boundary="f"\n\n'
+        b"--f\nContent-Type: text/plain\n\nThis is an opt-out report.\n\n"
+        b"--f\nContent-Type: message/feedback-report\n\n"
+        b"Feedback-Type: opt-out\nUser-Agent: FBL/1.0\nVersion: 0.1\n"
+        b"Removal-Recipient: reader@example.com\n\n"
+        b"--f\nContent-Type: message/rfc822\n\nFrom: <news@example.net>\n"
+        b"To: <Undisclosed Recipients>\nSubject: news\n\nhello\n--f--\n"
+    )
+    got = read_report(report)
+    assert got.kind == "complaint"
+    assert [(r.recipient, r.feedback_type) for r in got.reports] == [
+        ("reader@example.com", "opt-out")
+    ]
+
+
+def test_mail_client_unsubscribe_request_is_an_opt_out() -> None:
+    request = (
+        b"From: reader@example.com\nTo: unsubscribe-123@lists.example.org\n"
+        b"Subject: unsubscribe\nAuto-Submitted: auto-replied\nX-Apple-Unsubscribe: true\n\n"
+        b"Apple Mail sent this email to unsubscribe from the message.\n"
+    )
+    got = read_report(request)
+    assert got.kind == "complaint"
+    assert [(r.recipient, r.reason, r.feedback_type) for r in got.reports] == [
+        ("reader@example.com", "feedback", "opt-out")
+    ]
+    # A person writing "unsubscribe" by hand is not an automated request.
+    by_hand = b"From: reader@example.com\nTo: list@example.org\nSubject: unsubscribe\n\nplease\n"
+    assert read_report(by_hand).reports == []
+
+
+def test_auto_reply_from_a_no_reply_address_saying_the_mailbox_is_gone() -> None:
+    reply = (
+        b"Return-Path: <>\nFrom: <noreply@example.com>\nTo: <sender@example.org>\n"
+        b"Reply-To: <old@example.com>\nSubject: AutoResponse: hello\n"
+        b"Auto-Submitted: auto-replied\n\n"
+        b"This email inbox old@example.com is no longer in use. Please contact someone else.\n"
+    )
+    [entry] = read_report(reply).reports
+    assert (entry.recipient, entry.reason) == ("old@example.com", "suspend")
+
+
+def test_japanese_cannot_deliver_subject_from_a_postmaster() -> None:
+    notice = (
+        b'From: "InterScan MSS" <postmaster@example.co.jp>\nTo: <sender@example.jp>\n'
+        b"Subject: =?UTF-8?B?44Oh44OD44K744O844K444KS6YWN5L+h44Gn44GN44G+44Gb44KT44CC?=\n\n"
+        b"Sent <<< RCPT TO:<gone@example.co.jp>\n"
+        b"Received >>> 550 5.1.1 <gone@example.co.jp>... user unknown\n"
+    )
+    [entry] = read_report(notice).reports
+    assert (entry.recipient, entry.status, entry.reason) == (
+        "gone@example.co.jp",
+        "5.1.1",
+        "userunknown",
+    )
+
+
+# --- status and reply codes -----------------------------------------------------------
+
+
+def _one_recipient_dsn(status: str, diagnostic: str) -> bytes:
+    return (
+        b"From: MAILER-DAEMON@mx.example.com\nTo: sender@example.com\n"
+        b"Subject: Delivery status notification\nMIME-Version: 1.0\n"
+        b'Content-Type: multipart/report; report-type=delivery-status; boundary="b3"\n\n'
+        b"--b3\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.com\n\n"
+        b"Final-Recipient: rfc822; a@example.net\nAction: failed\n"
+        + f"Status: {status}\nDiagnostic-Code: smtp; {diagnostic}\n\n--b3--\n".encode()
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "diagnostic", "want_status", "want_reason"),
+    [
+        ("5.1.1", "552 5.2.2 Over quota", "5.2.2", "mailboxfull"),
+        (
+            "5.0.0",
+            "5.1.0 - Unknown address error 550-'5.2.2 <a@example.net>... Mailbox Full'",
+            "5.2.2",
+            "mailboxfull",
+        ),
+        # Nothing names a cause: 451 is a local error in processing at the remote end.
+        ("4.0.0", "451 Could not load configuration for domain", "4.0.0", "systemerror"),
+        # "Temporary failure" says only that it is temporary.
+        ("4.0.0", "450 4.0.0 Temporary failure", "4.0.0", "onhold"),
+    ],
+)
+def test_remote_reply_codes(
+    status: str, diagnostic: str, want_status: str, want_reason: str
+) -> None:
+    [entry] = read_report(_one_recipient_dsn(status, diagnostic)).reports
+    assert (entry.status, entry.reason) == (want_status, want_reason)
+
+
+def test_reporter_is_told_by_the_report_itself_before_relays() -> None:
+    bounce = (
+        b"Received: from mx.example.net (Postfix) by relay.example.org\n"
+        b"From: MAILER-DAEMON@mx.example.org\nTo: sender@example.com\n"
+        b"Subject: failure notice\n\n"
+        b"Hi. This is the qmail-send program at mx.example.org.\n"
+        b"I'm afraid I wasn't able to deliver your message to the following addresses.\n\n"
+        b"<gone@example.net>:\nSorry, no mailbox here by that name. (#5.1.1)\n"
+    )
+    assert read_report(bounce).reporter == "qmail"
+
+
+def test_server_transcript_steps_that_worked_do_not_give_the_status() -> None:
+    notice = (
+        b"From: MAILER-DAEMON@mx.example.com (Mail Delivery System)\n"
+        b"To: postmaster@mx.example.com\nSubject: Postfix SMTP server: errors from localhost\n\n"
+        b"Transcript of session follows.\n\n"
+        b" Out: 220 mx.example.com ESMTP\n In:  MAIL FROM:<s@example.org>\n"
+        b" Out: 250 2.1.0 Ok\n In:  RCPT TO:<a@example.net>\n Out: 250 2.1.5 Ok\n"
+        b" In:  DATA\n Out: 354 End data with <CR><LF>.<CR><LF>\n"
+        b" Out: 451 4.3.0 Error: queue file write error\n In:  QUIT\n Out: 221 2.0.0 Bye\n"
+    )
+    [entry] = read_report(notice).reports
+    assert (entry.recipient, entry.status, entry.reply_code, entry.reason) == (
+        "a@example.net",
+        "4.3.0",
+        "451",
+        "systemerror",
+    )
+
+
+def test_malformed_address_notice_names_the_bracketed_address() -> None:
+    notice = (
+        b"From: Mail Delivery System <mailer-daemon@mx.example.com>\nTo: sender@example.com\n"
+        b"Subject: Mail failure - malformed recipient address\n\n"
+        b"A message that you sent contained one or more recipient addresses that were\n"
+        b"incorrectly constructed:\n\n"
+        b"  first@example.org <second@example.net>: malformed address: <second@example.net> "
+        b"may not follow first@example.org\n\n"
+        b"This address has been ignored.\n"
+    )
+    [entry] = read_report(notice).reports
+    assert (entry.recipient, entry.reason) == ("second@example.net", "syntaxerror")

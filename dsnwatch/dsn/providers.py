@@ -92,6 +92,18 @@ PROVIDERS: Final[tuple[Provider, ...]] = (
         hosts=("amazonaws.com",),
         rules=(_rule(r"(?:email )?address is not verified", "norelaying"),),
     ),
+    # Orange (orange.fr, wanadoo.fr) ends each refusal with its own code,
+    # "OFR_506 [506]" or "OFR005_505 [505]": 506 is a message its content filter
+    # refused ("Mail rejete"), 505 a refusal after DATA it asks to retry later.
+    Provider(
+        "Orange",
+        hosts=("orange.fr", "wanadoo.fr"),
+        marks=("ofr_", "ofr0"),
+        rules=(
+            _rule(r"\bofr\d*_506\b", "spamdetected"),
+            _rule(r"\bofr\d*_505\b", "systemerror"),
+        ),
+    ),
     # Zoho refuses at RCPT TO, before any content, mail from senders its
     # filters flag: the sender is refused, not a message.
     Provider(

@@ -12,8 +12,9 @@ import re
 from email.message import Message
 from email.utils import getaddresses, parseaddr
 from functools import lru_cache
+from typing import Final
 
-from dsnwatch.dsn import providers, reasons, reporters, sesjson, smtp
+from dsnwatch.dsn import listnotice, providers, reasons, reporters, sesjson, smtp
 from dsnwatch.dsn.fields import parse_fields, strip_type
 from dsnwatch.dsn.mime import (
     Parts,
@@ -31,7 +32,7 @@ ADDRESS = re.compile(
 STATUS = re.compile(r"(?<![\w.])([245]\.\d{1,3}\.\d{1,3})(?!\.?\d)")
 REPLY_CODE = re.compile(r"(?:^|[\s:(\[\"'])([245][0-5]\d)(?=[ -]|$|\])", re.M)
 _SYSTEM_LOCALS = re.compile(
-    r"^(?:mailer-daemon|postmaster|mail-daemon|maildaemon|mailerdaemon|root|"
+    r"^(?:mailer-daemon|post_?master|mail-daemon|maildaemon|mailerdaemon|root|"
     r"noreply|no-reply|bounces?|double-bounce|daemon|mailer|nobody)$",
     re.I,
 )
@@ -41,7 +42,7 @@ _BOUNCE_SUBJECT = re.compile(
     r"delivery notification|non[- ]?delivery|rejected|nondeliverable|warning: could not send|"
     r"mail system error|unable to deliver|returned to sender|message not delivered|"
     r"delivery failed|bounce|delayed mail|delivery delayed|error sending message|"
-    r"unzustellbar|non remis|不達|エラー|mail could not|message you sent|"
+    r"unzustellbar|non remis|不達|エラー|配信できません|mail could not|message you sent|"
     r"notification d'état|delivery error",
     re.I,
 )
@@ -54,7 +55,9 @@ _BOUNCE_BODY = re.compile(
     r"could not deliver|wasn't delivered|cannot be delivered|delivery status notification|"
     r"rejected your message|error occurred while|following recipient|"
     r"transcript of (?:the )?session follows|not a member of this (?:mailing )?list|"
-    r"could not be sent|not able to be delivered|unable to deliver",
+    r"could not be sent|not able to be delivered|unable to deliver|"
+    # Apache James quotes the refusal under a fixed heading.
+    r"error message below:",
     re.I,
 )
 _AUTOREPLY_SUBJECT = re.compile(
@@ -118,6 +121,15 @@ def _read(data: bytes, source: str) -> Report:
         _read_status(report, parts, bounce_text, message)
         if report.reports:
             return report
+    if _is_unsubscribe_request(message, report.subject or ""):
+        report.kind = "complaint"
+        _read_unsubscribe_request(report, message)
+        if report.reports:
+            return report
+    if listnotice.looks_like(message):
+        _read_list_notice(report, own_text)
+        if report.reports:
+            return report
     if _is_auto_reply(message, report.subject or "") and not _is_bounce(message, own_text):
         report.kind = "auto-reply"
         _read_auto_reply(report, message)
@@ -127,6 +139,10 @@ def _read(data: bytes, source: str) -> Report:
         _read_free_text(report, message, bounce_text or own_text, original)
         if not report.reports:
             _recipients_from_inline_fields(report, own_text, message)
+        if not report.reports and _is_auto_reply(message, report.subject or ""):
+            # An automatic answer whose wording reads like a bounce, naming no one.
+            report.kind = "auto-reply"
+            _read_auto_reply(report, message)
         return report
     if _is_auto_reply(message, report.subject or ""):
         report.kind = "auto-reply"
@@ -158,6 +174,20 @@ def _read_ses_notification(report: Report, text: str) -> None:
 def _first_code(text: str) -> str | None:
     m = REPLY_CODE.search(text)
     return m.group(1) if m else None
+
+
+# --- mailing-list managers ----------------------------------------------------
+
+
+def _read_list_notice(report: Report, text: str) -> None:
+    found = listnotice.refusal(text)
+    if found is None:
+        return
+    recipient, sentence = found
+    report.kind = "delivery-status"
+    entry = RecipientReport(recipient=recipient, action="failed", diagnostic_code=sentence)
+    _finish(entry, "", report.reporter)
+    report.reports.append(entry)
 
 
 # --- the original message -------------------------------------------------
@@ -221,10 +251,23 @@ def _read_status(report: Report, parts: Parts, bounce_text: str, message: Messag
 
 
 def _status_of(value: str | None) -> str | None:
+    """The first failure status (4.x.x, 5.x.x) in `value`, else the first status.
+
+    A session transcript answers each step that worked with a 2.x.x code before
+    the refusal; those say nothing about the failure.
+    """
     if not value:
         return None
-    m = STATUS.search(value)
-    return m.group(1) if m else None
+    found = STATUS.search(value)
+    if found is None or found.group(1)[0] != "2":
+        return found.group(1) if found else None
+    first: str | None = None
+    for m in STATUS.finditer(value, found.start()):
+        code = m.group(1)
+        if code[0] != "2":
+            return code
+        first = first or code
+    return first
 
 
 def _address(value: str) -> str:
@@ -268,10 +311,27 @@ def _finish(entry: RecipientReport, extra_text: str, reporter: str | None) -> No
     shared_reply, shared_status, shared_command = _text_facts(extra_text)
     if not entry.reply_code:
         entry.reply_code = _reply_code(diagnostic) or shared_reply
-    text_status = _status_of(diagnostic) or shared_status
+    replied = _replied_status(diagnostic)
+    text_status = replied or _status_of(diagnostic) or shared_status
     if not entry.status or (entry.status.endswith(".0.0") and text_status):
         entry.status = text_status or entry.status
+    elif replied and replied != entry.status and replied[0] == entry.status[0]:
+        # The remote server's own reply names the cause; the field is the
+        # reporting MTA's summary of it, sometimes a poor one.
+        entry.status = replied
+    elif (
+        entry.action == "failed"
+        and entry.status[0] == "4"
+        and text_status
+        and text_status[0] == "5"
+        and text_status[1:] == entry.status[1:]
+    ):
+        # The remote server refused for good; the field kept the sender's view.
+        entry.status = text_status
+    if entry.status and entry.status.endswith(".4.7"):
+        _underlying_failure(entry, diagnostic, extra_text)
     status_given = bool(entry.status)
+    given_action = entry.action
     if not entry.status and entry.reply_code:
         entry.status = _status_from_reply(entry.reply_code)
     if not entry.action and entry.status:
@@ -290,13 +350,47 @@ def _finish(entry: RecipientReport, extra_text: str, reporter: str | None) -> No
         entry.status,
         command=command,
         status_given=status_given,
-        action=entry.action,
+        action=given_action,
+        reply_code=entry.reply_code,
     )
     # A provider's own code says more than generic wording or the status code.
     provider_text = f"{diagnostic}\n{extra_text[: reasons.TEXT_LIMIT]}"
     reason = providers.reason_for(entry.remote_mta, provider_text, command) or reason
     entry.reason = reason
     entry.hard_bounce = reasons.is_hard_bounce(reason, entry.status, entry.reply_code)
+
+
+# A remote server's refusal quoted in a diagnostic: "552 5.2.2", "550-'5.7.1"; 2xx replies
+# in a transcript are steps that worked.
+_REPLIED = re.compile(r"(?<![\w.])[45]\d\d[ -]['\"]?([45]\.\d{1,3}\.\d{1,3})(?!\.?\d)")
+
+
+def _replied_status(diagnostic: str) -> str | None:
+    """The status of the first remote reply quoted in `diagnostic`, or None."""
+    m = _REPLIED.search(diagnostic) if diagnostic else None
+    return m.group(1) if m else None
+
+
+# A status code with the reply code said just before it ("421 4.4.2").
+_CODED = re.compile(
+    r"(?:(?<![\w.])([45][0-5]\d)[\s-]+)?(?<![\w.])([45]\.\d{1,3}\.\d{1,3})(?!\.?\d)"
+)
+
+
+def _underlying_failure(entry: RecipientReport, diagnostic: str, extra_text: str) -> None:
+    """Replace x.4.7 ("delivery time expired") by the code of the failure behind it.
+
+    x.4.7 only says that the queue gave up; reports often quote the last refusal
+    that kept the message queued ("554 4.4.7 Message expired <421 4.4.2 Connection
+    timed out>"), and its code tells what actually went wrong.
+    """
+    for text in (diagnostic, extra_text[: reasons.TEXT_LIMIT]):
+        for m in _CODED.finditer(text):
+            if not m.group(2).endswith(".4.7"):
+                entry.status = m.group(2)
+                if m.group(1):
+                    entry.reply_code = m.group(1)
+                return
 
 
 @lru_cache(maxsize=16)
@@ -356,9 +450,25 @@ def _candidate_lines(text: str) -> list[tuple[int, str]]:
 _LEADING = re.compile(
     r"^\s*(?:[\"'(]?\s*)?(?:recipient(?: address)?:|to:|address:|failed recipient:|"
     r"original-recipient:|final-recipient:|rcpt to:|for|x-failed-recipients:|"
-    r"rfc822;|\*+|-|•)?\s*<?([^\s<>\"']+@[^\s<>\"':;,]+)>?",
+    r"rfc822;|\*+|-|•|[45]\d\d(?= <))?\s*<?([^\s<>\"']+@[^\s<>\"':;,]+)>?",
     re.I,
 )
+
+
+def _leading_address(line: str) -> str | None:
+    """The address a line starts with, as a failed recipient is listed, or None."""
+    m = _LEADING.match(line)
+    if m is None:
+        return None
+    address = _address(m.group(1))
+    head, colon, _ = line.strip().partition(": ")
+    if colon and head.endswith(">") and not head.startswith("<"):
+        # The address as the sender wrote it, display part and all (Exim's
+        # "incorrectly constructed" notices): the bracketed part is the address.
+        angled = head[head.rfind("<") + 1 : -1]
+        if "@" in angled and not any(c.isspace() for c in angled):
+            return angled
+    return address
 
 
 def _read_free_text(report: Report, message: Message, text: str, original: Message | None) -> None:
@@ -374,7 +484,8 @@ def _read_free_text(report: Report, message: Message, text: str, original: Messa
         block = blocks.get(recipient.lower(), "")
         entry = RecipientReport(recipient=recipient, diagnostic_code=_diagnostic(block) or None)
         _remote_mta(entry, block)
-        _finish(entry, text, report.reporter)
+        # With several recipients, facts said near another one are not this one's.
+        _finish(entry, block if len(recipients) > 1 and block else text, report.reporter)
         report.reports.append(entry)
 
 
@@ -385,20 +496,27 @@ def _pick_recipients(
     strong: list[str] = [a for _, a in getaddresses([failed_header]) if a]
     lines = text.split("\n")
     weak: list[str] = []
+    # The bounce's own addressee named where a failed recipient stands: a message
+    # sent to oneself, or a report whose addresses were masked alike.
+    own_strong: list[str] = []
     for index, address in _candidate_lines(text):
         local = address.split("@", 1)[0]
-        if address.lower() in own or _SYSTEM_LOCALS.match(local):
+        if _SYSTEM_LOCALS.match(local):
             continue
         line = lines[index]
-        m = _LEADING.match(line)
+        lead = _leading_address(line)
         lowered = line.lower()
-        if (m and _address(m.group(1)).lower() == address.lower()) or (
+        leading = (lead is not None and lead.lower() == address.lower()) or (
             "rcpt to" in lowered and "<" + address.lower() in lowered
-        ):
+        )
+        if address.lower() in own:
+            if leading:
+                own_strong.append(address)
+        elif leading:
             strong.append(address)
         else:
             weak.append(address)
-    chosen = strong or weak
+    chosen = strong or weak or own_strong
     if not chosen and original is not None:
         chosen = [a for _, a in getaddresses([str(original.get("To") or "")]) if a]
     out: list[str] = []
@@ -420,7 +538,11 @@ def _blocks_by_recipient(text: str, recipients: list[str], message: Message) -> 
     rank = {k: i for i, k in reversed(list(enumerate(keys)))}
     owner: list[str | None] = []
     current: str | None = None
-    for line in lines:
+    # Lines of the paragraph under way that name no recipient yet: they belong to
+    # the recipient the paragraph goes on to name (a transcript leading up to its
+    # refusal), or, if it names none, to the recipient before them.
+    pending: list[int] = []
+    for index, line in enumerate(lines):
         # Look up the line's own addresses rather than test every recipient against
         # every line: a bounce naming thousands of recipients stays linear.
         hits = (
@@ -428,8 +550,18 @@ def _blocks_by_recipient(text: str, recipients: list[str], message: Message) -> 
             if "@" in line
             else set()
         )
-        if hits and current not in hits:
-            current = min(hits, key=rank.__getitem__)
+        if hits:
+            if current not in hits:
+                current = min(hits, key=rank.__getitem__)
+            for earlier in pending:
+                owner[earlier] = current
+            pending = []
+        elif not line.strip():
+            pending = []
+        elif "alking to" in line and _SECTION.match(line):
+            pending = [index]
+        elif pending or current is None:
+            pending.append(index)
         owner.append(current)
     blocks: dict[str, list[str]] = {k: [] for k in keys}
     for line, key in zip(lines, owner, strict=True):
@@ -440,6 +572,9 @@ def _blocks_by_recipient(text: str, recipients: list[str], message: Message) -> 
     # Lines before the first address describe every recipient (one-recipient bounces).
     return {k: "\n".join(v[:60]) for k, v in blocks.items()}
 
+
+# A line that starts a new account of one delivery attempt (sendmail transcripts).
+_SECTION = re.compile(r"^\W*while talking to\b", re.I)
 
 _DIAG_NOISE = re.compile(r"^\s*(?:-{3,}|={3,}|\*{3,}).*$", re.M)
 
@@ -503,17 +638,18 @@ def _read_complaint(report: Report, parts: Parts, own_text: str, original: Messa
         for k, v in block.items():
             fields.setdefault(k, v)
     feedback_type = (fields.get("feedback-type") or "abuse").split()[0].lower()
+    # Opt-out reports name the address to remove in Removal-Recipient.
     recipients = [
         _address(v)
-        for v in re.findall(r"^original-rcpt-to:\s*(.+)$", text, re.I | re.M)
+        for v in re.findall(r"^(?:original-rcpt-to|removal-recipient):\s*(.+)$", text, re.I | re.M)
         if _address(v)
     ]
     if not recipients and original is not None:
-        recipients = [a for _, a in getaddresses([str(original.get("To") or "")]) if a]
+        recipients = [a for _, a in getaddresses([str(original.get("To") or "")]) if "@" in a]
     if not recipients:
         found = re.search(r"^to:\s*(.+)$", own_text, re.I | re.M)
         if found:
-            recipients = [a for _, a in getaddresses([found.group(1)]) if a]
+            recipients = [a for _, a in getaddresses([found.group(1)]) if "@" in a]
     source_ip = fields.get("source-ip")
     for recipient in dict.fromkeys(recipients):
         report.reports.append(
@@ -531,6 +667,27 @@ def _read_complaint(report: Report, parts: Parts, own_text: str, original: Messa
         report.original_sender = _address(fields.get("original-mail-from") or "") or None
 
 
+# --- unsubscribe requests ------------------------------------------------------
+
+
+def _is_unsubscribe_request(message: Message, subject: str) -> bool:
+    """A mail client's request to leave a list (RFC 2369 List-Unsubscribe by mail)."""
+    if subject.strip().lower() != "unsubscribe":
+        return False
+    if (message.get("X-Apple-Unsubscribe") or "").strip().lower() == "true":
+        return True
+    return (message.get("Auto-Submitted") or "no").strip().lower() != "no"
+
+
+def _read_unsubscribe_request(report: Report, message: Message) -> None:
+    sender = parseaddr(decode_words(message.get("From")))[1]
+    if "@" in sender:
+        # The recipient opted out of the sender's mail: an opt-out complaint.
+        report.reports.append(
+            RecipientReport(recipient=sender, reason="feedback", feedback_type="opt-out")
+        )
+
+
 # --- auto-replies -----------------------------------------------------------
 
 
@@ -546,8 +703,15 @@ def _is_auto_reply(message: Message, subject: str) -> bool:
     return bool(_AUTOREPLY_SUBJECT.search(subject))
 
 
+# An auto-reply that says the mailbox is gone is a refusal in all but form.
+_GONE_REASONS: Final = frozenset({"suspend", "userunknown", "hasmoved"})
+
+
 def _read_auto_reply(report: Report, message: Message) -> None:
     sender = parseaddr(decode_words(message.get("From")))[1]
+    if _SYSTEM_LOCALS.match(sender.split("@", 1)[0]):
+        # Sent from a no-reply address on behalf of the mailbox it names for replies.
+        sender = parseaddr(decode_words(message.get("Reply-To")))[1] or sender
     if not sender:
         return
     body = ""
@@ -557,11 +721,13 @@ def _read_auto_reply(report: Report, message: Message) -> None:
             if isinstance(payload, bytes):
                 body = payload.decode("utf-8", "replace")
             break
+    said = " ".join(body.split())[:300]
+    gone = reasons.by_text(said)
     report.reports.append(
         RecipientReport(
             recipient=sender,
-            reason="vacation",
-            diagnostic_code=" ".join(body.split())[:300] or None,
+            reason=gone if gone in _GONE_REASONS else "vacation",
+            diagnostic_code=said or None,
         )
     )
 

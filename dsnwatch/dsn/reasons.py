@@ -99,6 +99,20 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
             r"null mx",
         ),
     ),
+    # A garbled DNS answer says nothing about whether the domain exists; a loop
+    # is named before any word about the attachment that quotes the message.
+    (
+        "networkerror",
+        _rx(
+            r"malformed or unexpected name server reply",
+            r"hop count exceeded",
+            r"too many hops",
+            r"mail loop",
+            r"routing loop",
+            r"loop detected",
+            r"looping detected",
+        ),
+    ),
     (
         "hostunknown",
         _rx(
@@ -118,17 +132,35 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
         "securityerror",
         _rx(r"unauthenticated senders? (?:are )?not allowed", r"turn on smtp authentication"),
     ),
-    ("requireptr", _rx(r"mismatches client ip")),
-    ("rejected", _rx(r"please provide a valid from")),
+    # "Unverifiable sending IP": the client's name and address do not confirm each other.
+    ("requireptr", _rx(r"mismatches client ip", r"unverifi?y?able sending ip")),
+    # Sender ID's "purported responsible address" is the sender's own identity.
+    (
+        "rejected",
+        _rx(
+            r"please provide a valid from",
+            r"purported responsible address",
+            # A list that only members may post to refuses the poster, the sender.
+            r"not a member of (?:this|the) (?:mailing )?list",
+            # A domain block list naming the sender's domain, not the client's IP.
+            r"from domain (?:is |has been )?(?:black)?listed",
+            r"sender domain (?:is |has been )?(?:black)?listed",
+        ),
+    ),
     ("contenterror", _rx(r"improper use of 8-bit data")),
     ("norelaying", _rx(r"insecure mail relay")),
     ("suspend", _rx(r"account that you tried to reach is disabled")),
+    # A directory server the receiving side could not reach: named even when the
+    # queue later gave up on the message.
+    ("systemerror", _rx(r"(?:contact|reach|connect to) (?:the )?ldap server", r"ldap error")),
     (
         "expired",
         _rx(
             r"did not accept our requests to connect",
             r"all hosts have been failing for a long time",
             r"not delivered within \d+ days",
+            r"message expired",
+            r"will be retried for \d+ more days?",
         ),
     ),
     (
@@ -304,7 +336,7 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
         "mailboxfull",
         _rx(
             r"mailbox (?:is )?full",
-            r"mailbox (?:has )?exceeded",
+            r"mailbox (?:has )?exceed(?:ed|s)",
             (
                 r"(?:over|exceeded?|exceeds|exceeding|reached) (?:the |his |her |their |its |your |"
                 r"storage )?(?:mailbox |disk |storage |allocated )?(?:quota|allocation|limit|"
@@ -354,6 +386,7 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
             r"inactive",
             r"this account has been",
             r"is not receiving mail",
+            r"(?:inbox|mailbox|address|account) (?:\S+ )?is no longer (?:in use|active|monitored)",
             r"is not accepting mail",
             r"recipient (?:suspended|disabled)",
             r"account (?:is )?disabled",
@@ -492,9 +525,9 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
     (
         "notcompliantrfc",
         _rx(
-            r"rfc ?5322",
-            r"rfc ?2822",
-            r"rfc ?822",
+            # "rfc822;" alone is only the address type of a report field.
+            r"rfc ?(?:5322|2822|822) (?:compliant|complian|violation|section|standard)",
+            r"(?:violat\w*|break\w*|against|comply with|conform to) rfc ?(?:5322|2822|822)",
             r"not (?:rfc )?compliant",
             r"multiple (?:addresses|from|sender|message-id)",
             r"duplicate (?:header|message-id)",
@@ -563,6 +596,8 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
             r"mail from your (?:ip|network)",
             r"sender ip",
             r"rejected due to",
+            r"invalid ip (?:address )?for sending",
+            r"messages from \[?\d{1,3}(?:\.\d{1,3}){3}\]? weren't sent",
         ),
     ),
     (
@@ -577,7 +612,7 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
             r"sender (?:is )?(?:not allowed|blacklisted|banned)",
             r"address (?:verification|check) failed",
             r"from address",
-            r"mail from",
+            r"mail from(?! ?:)",
             r"envelope (?:sender|from)",
             r"return[- ]path",
             r"sender domain",
@@ -621,7 +656,6 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
             r"unable to deliver .{0,40}for \d+ (?:hours|days)",
             r"message timed out",
             r"delivery temporarily suspended",
-            r"try again later",
             r"retry timeout",
             r"i'm not going to try again",
             r"over (?:\d+|the) (?:hours|days)",
@@ -687,6 +721,8 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
         "syntaxerror",
         _rx(
             r"syntax error",
+            r"malformed (?:recipient )?address",
+            r"incorrectly constructed",
             r"command unrecognized",
             r"unrecognized command",
             r"bad sequence of commands",
@@ -701,7 +737,7 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
             r"internal (?:error|server error)",
             r"server error",
             r"local error",
-            r"temporary (?:failure|error|problem)",
+            r"temporary (?:error|problem)",
             r"misconfigur",
             r"configuration error",
             r"service (?:not available|unavailable|temporarily unavailable)",
@@ -793,9 +829,28 @@ _STATUS_REASONS: Final[dict[str, str]] = {
 _WS = re.compile(r"\s+")
 
 
+# The first line of a multi-line SMTP reply: "550-5.7.1 ...".
+_MULTILINE = re.compile(r"(?<![\w.-])([245]\d\d)-((?:[245]\.\d{1,3}\.\d{1,3}(?= ))?)")
+
+
 def fold(text: str) -> str:
-    """Lower-case text with every run of white space made one space."""
-    return _WS.sub(" ", text).strip().lower()
+    """Lower-case text with every run of white space made one space.
+
+    The code that starts each line of a multi-line SMTP reply is dropped after
+    the first line, so that a phrase broken across lines reads whole again.
+    """
+    folded = _WS.sub(" ", text).strip().lower()
+    m = _MULTILINE.search(folded) if "-" in folded else None
+    if m is None:
+        return folded
+    code, status = m.groups()
+    # Sendmail transcripts quote each reply line after "<<< ".
+    tail = re.sub(
+        rf" (?:<<< ?)?{code}[ -](?:{re.escape(status)} )?" if status else rf" (?:<<< ?)?{code}[ -]",
+        " ",
+        folded[m.end() :],
+    )
+    return folded[: m.end()] + tail
 
 
 # Diagnostics longer than this are quoted mail or boilerplate; the cause is said early.
@@ -882,7 +937,7 @@ _STRONG_UNKNOWN = re.compile(
     r"doesn't have an? \S+ account|no such (?:mailbox|recipient|address|account)|"
     r"invalid (?:final delivery )?user ?id|no valid recipients|"
     r"is not a valid (?:mailbox|user|address)|unknown (?:local[- ]part|mailbox|address)|"
-    r"mailbox (?:not found|unavailable)|bad destination"
+    r"mailbox (?:not found|unavailable)|bad destination|check if (?:the )?address is correct"
 )
 # A reply code followed at once by "user unknown": no recipient was named.
 _NAMELESS_UNKNOWN = re.compile(r"\b[45]\d\d[\s:-]*user unknown")
@@ -907,11 +962,13 @@ def classify(
     command: str | None = None,
     status_given: bool = True,
     action: str | None = None,
+    reply_code: str | None = None,
 ) -> str:
     """One recipient's reason from its diagnostic text, status code and SMTP stage.
 
     `status_given` is False when the report carried no status code of its own
-    (one was inferred from the reply code, or none is known).
+    (one was inferred from the reply code, or none is known); `reply_code` is
+    the remote server's SMTP reply code, used when nothing else names a cause.
     """
     folded = fold(text[:TEXT_LIMIT])
     detail = _status_detail(status) if status_given else ""
@@ -933,15 +990,24 @@ def classify(
     if command in ("CONN", "HELO") and reason not in _BEFORE_GREETING:
         # Refused before any envelope was sent: the client itself was refused.
         reason = "blocked"
-    if temporary and detail == "4.1" and _TIMED_OUT.search(folded):
-        # x.4.1 (no answer from host) after the retries ran out.
+    if (
+        reason in (None, "networkerror")
+        and action != "delayed"
+        and (detail in ("4.1", "4.2", "0.0", "") or not status_given)
+        and _TIMED_OUT.search(folded)
+    ):
+        # A timeout is temporary by nature: when it is reported as final rather
+        # than as a delay, the sender retried until its queue time ran out.
         reason = "expired"
     if reason is None:
         reason = by_status(status) if status_given else None
+    if reason is None and reply_code == "451":
+        # RFC 5321: "requested action aborted: local error in processing".
+        reason = "systemerror"
     if (
         temporary
         and action == "failed"
-        and detail in ("4.1", "4.2", "4.7", "0.0", "")
+        and detail in ("4.1", "4.2", "4.7")
         and (reason in (None, "onhold", "networkerror"))
     ):
         # A temporary failure that the sender gave up on: the queue time ran out.

@@ -91,13 +91,24 @@ _SIGNATURES: Final[tuple[Signature, ...]] = (
 
 
 def identify(message: Message, text: str, parts: Parts) -> str | None:
-    """The name of the MTA or provider that wrote the report, or None."""
-    headers = "\n".join(f"{k}: {v}" for k, v in message.items())
+    """The name of the MTA or provider that wrote the report, or None.
+
+    The report's own headers and text are searched before its Received headers:
+    those name every relay the bounce passed, not only the one that wrote it.
+    """
+    own: list[str] = []
+    relayed: list[str] = []
+    for name, value in message.items():
+        (relayed if name.lower() == "received" else own).append(f"{name}: {value}")
     # Lower-cased once: case-insensitive patterns are several times slower.
     haystack = (
-        headers[:6000] + "\n" + text[:4000] + "\n" + "\n".join(parts.status_texts)[:2000]
+        "\n".join(own)[:6000] + "\n" + text[:4000] + "\n" + "\n".join(parts.status_texts)[:2000]
     ).lower()
     for signature in _SIGNATURES:
         if signature.found_in(haystack):
+            return signature.name
+    trail = "\n".join(relayed)[:6000].lower()
+    for signature in _SIGNATURES:
+        if signature.found_in(trail):
             return signature.name
     return None
