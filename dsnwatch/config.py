@@ -49,6 +49,7 @@ and both by command-line flags.
     sieve_after = ""
     restart_postfix = ["systemctl", "restart", "postfix"]
     restart_dovecot = ["systemctl", "restart", "dovecot"]
+    log_files = ["/var/log/mail.log"]  # none: follow journalctl for postfix and dovecot
 """
 
 from __future__ import annotations
@@ -84,6 +85,8 @@ class HostPaths:
     sieve_after: str = ""
     restart_postfix: list[str] = field(default_factory=lambda: ["systemctl", "restart", "postfix"])
     restart_dovecot: list[str] = field(default_factory=lambda: ["systemctl", "restart", "dovecot"])
+    # Mail logs to follow; none: the journal of the postfix and dovecot units.
+    log_files: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -418,7 +421,7 @@ def config_from_dict(data: dict[str, Any], source: str = "config") -> Config:
     for name in ("postfix_config_dir", "sieve_before", "sieve_after"):
         if name in host:
             setattr(cfg.host, name, str(host[name]))
-    for name in ("restart_postfix", "restart_dovecot"):
+    for name in ("restart_postfix", "restart_dovecot", "log_files"):
         if name in host:
             setattr(cfg.host, name, list(_strings(host[name], f"host.{name}", source)))
     return cfg

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dsnwatch.config import Config, ConfigError, load_config
@@ -52,13 +51,7 @@ def run_tail(
 ) -> int:
     """Follow the logs, print typed events and alerts; store both in the timeline."""
     from dsnwatch.logs.correlator import Correlator
-    from dsnwatch.logs.follow import (
-        CommandLogFollower,
-        DockerLogFollower,
-        FileLogFollower,
-        FollowerState,
-        LogQueue,
-    )
+    from dsnwatch.logs.follow import DockerLogFollower, FollowerState, LogQueue, host_followers
     from dsnwatch.runtime.docker import DockerRuntime
     from dsnwatch.store import Store
 
@@ -66,11 +59,10 @@ def run_tail(
         raise UsageError("--service takes dovecot, postfix or both")
     queue = LogQueue()
     followers: list[Any] = []
-    if files:
-        for name in files:
-            followers.append(FileLogFollower(Path(name), queue, from_start=since is not None))
-    elif journal or cfg.runtime == "host":
-        followers.append(CommandLogFollower.journal(queue))
+    if files or journal:
+        followers.append(host_followers(files, queue, from_start=since is not None))
+    elif cfg.runtime == "host":
+        followers.append(host_followers(cfg.host.log_files, queue, from_start=since is not None))
     else:
         runtime = DockerRuntime(cfg.compose_project, base_url=cfg.docker_host)
         services: tuple[Any, ...] = (

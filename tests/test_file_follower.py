@@ -96,3 +96,37 @@ def test_missing_command_is_reported_in_one_line() -> None:
         assert wait_for(lambda: (_collect(q, got, states), "missing" in states)[1], 5)
     finally:
         follower.stop()
+
+
+def test_host_followers_read_every_configured_file(tmp_path: Path) -> None:
+    from dsnwatch.logs.follow import host_followers
+
+    files = [tmp_path / "mail.log", tmp_path / "dovecot.log"]
+    for f in files:
+        f.write_text("")
+    q = LogQueue()
+    group = host_followers([str(f) for f in files], q)
+    group.start()
+    got: list[LogEvent] = []
+    states: list[str] = []
+    try:
+        assert wait_for(lambda: (_collect(q, got, states), states.count("following") == 2)[1], 5)
+        files[0].write_text(LINE.format(n=1) + "\n")
+        files[1].write_text(LINE.format(n=2) + "\n")
+        assert wait_for(lambda: (_collect(q, got, states), len(got) == 2)[1], 5)
+    finally:
+        group.stop()
+    assert sorted(e.queue_id or "" for e in got) == ["ABCDEF0001", "ABCDEF0002"]
+
+
+def test_the_console_follows_a_plain_hosts_log_files(tmp_path: Path) -> None:
+    from dsnwatch.config import config_from_dict
+    from dsnwatch.logs.follow import FileLogFollower, FollowerGroup
+    from dsnwatch.tui.launch import sources_from_config
+
+    cfg = config_from_dict({"runtime": "host", "host": {"log_files": [str(tmp_path / "m.log")]}})
+    sources = sources_from_config(cfg)
+    assert sources.followers is not None
+    group = sources.followers(LogQueue())
+    assert isinstance(group, FollowerGroup)
+    assert [type(f) for f in group.followers] == [FileLogFollower]

@@ -451,6 +451,32 @@ class CommandLogFollower:
         self.out.put(FollowerState(self.source, "stopped"))
 
 
+class FollowerGroup:
+    """Several followers started and stopped as one."""
+
+    def __init__(self, followers: list[Any]) -> None:
+        self.followers = followers
+
+    def start(self) -> None:
+        for follower in self.followers:
+            follower.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        for follower in self.followers:
+            follower.stop(timeout)
+
+
+def host_followers(
+    log_files: list[str], out: LogQueue, *, from_start: bool = False
+) -> FollowerGroup:
+    """What follows a plain host's mail logs: the given files, or else the journal."""
+    if log_files:
+        return FollowerGroup(
+            [FileLogFollower(Path(name), out, from_start=from_start) for name in log_files]
+        )
+    return FollowerGroup([CommandLogFollower.journal(out)])
+
+
 def now_rfc3339() -> str:
     """The current time as Docker writes it, for comparisons in tests and the UI."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -96,7 +96,11 @@ def sources_from_config(cfg: Config) -> Sources:
             runtime = DockerRuntime(cfg.compose_project, base_url=cfg.docker_host)
             return DockerLogFollower(runtime, queue)
     else:
-        followers_problem = "following host log files is not set up for the console yet"
+
+        def followers(queue: LogQueue) -> Follower:
+            from dsnwatch.logs.follow import host_followers
+
+            return host_followers(cfg.host.log_files, queue)
 
     watcher = None
     fetch = None
