@@ -16,6 +16,7 @@ import tempfile
 import threading
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -60,24 +61,11 @@ def fill_folder(settings: ImapSettings, corpus: Path | None, count: int = COUNT)
         client.logout()
 
 
-def _with_folder(settings: ImapSettings, folder: str) -> ImapSettings:
-    return ImapSettings(
-        host=settings.host,
-        port=settings.port,
-        user=settings.user,
-        password=settings.password,
-        tls=settings.tls,
-        ca=settings.ca,
-        folder=folder,
-        verify=settings.verify,
-    )
-
-
 def time_first_sync(settings: ImapSettings) -> tuple[float, int]:
     """(seconds, messages) for a first sync of the bench folder into an empty store."""
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "bench.sqlite")
-        watcher = MailboxWatcher(_with_folder(settings, FOLDER), store)
+        watcher = MailboxWatcher(replace(settings, folder=FOLDER), store)
         start = time.perf_counter()
         count = watcher.sync_once()
         elapsed = time.perf_counter() - start

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -150,16 +151,7 @@ def _append_reports(lab: Lab, folder: str, count: int) -> None:
 
 
 def _settings(cfg: Config, folder: str) -> ImapSettings:
-    base = cfg.imap_settings()
-    return ImapSettings(
-        host=base.host,
-        port=base.port,
-        user=base.user,
-        password=base.password,
-        tls=base.tls,
-        ca=base.ca,
-        folder=folder,
-    )
+    return replace(cfg.imap_settings(), folder=folder)
 
 
 def test_sync_stores_each_report_once_and_resumes(lab: Lab, cfg: Config) -> None:
@@ -247,10 +239,7 @@ def test_dovecot_restart_mid_sync_still_stores_everything_once(lab: Lab, cfg: Co
 
 
 def test_wrong_password_gives_one_line(cfg: Config) -> None:
-    base = cfg.imap_settings()
-    wrong = ImapSettings(
-        host=base.host, port=base.port, user=base.user, password="wrong", tls=base.tls, ca=base.ca
-    )
+    wrong = replace(cfg.imap_settings(), password="wrong")
     with pytest.raises(MailboxError) as info:
         connect(wrong)
     message = str(info.value)
@@ -260,10 +249,7 @@ def test_wrong_password_gives_one_line(cfg: Config) -> None:
 
 
 def test_untrusted_certificate_is_refused_by_default(cfg: Config) -> None:
-    base = cfg.imap_settings()
-    untrusted = ImapSettings(
-        host=base.host, port=base.port, user=base.user, password=base.password, tls=base.tls
-    )
+    untrusted = replace(cfg.imap_settings(), ca="")
     with pytest.raises(MailboxError, match="certificate not trusted"):
         connect(untrusted)
 
