@@ -26,6 +26,8 @@ TlsMode = Literal["ssl", "starttls", "plain"]
 
 BATCH = 200
 IDLE_RESTART = 25 * 60  # RFC 2177: re-issue IDLE well before 29 minutes
+IDLE_CHECK = 1.0  # seconds each IDLE poll waits (how soon a stop is noticed)
+EOF_CHECKS = 3  # empty IDLE polls in a row that return at once: the connection is closed
 
 
 class MailboxError(Exception):
@@ -268,14 +270,34 @@ class MailboxWatcher:
             client.idle()
             started = time.monotonic()
             news = False
+            early = 0  # empty answers long before the timeout: the socket is at EOF
             try:
                 while not self._stop.is_set() and time.monotonic() - started < IDLE_RESTART:
-                    responses = client.idle_check(timeout=1.0)
+                    asked = time.monotonic()
+                    responses = client.idle_check(timeout=IDLE_CHECK)
+                    if any(_is_bye(r) for r in responses):
+                        raise ConnectionError(
+                            f"the server ended the session: {_bye_text(responses)}"
+                        )
                     if any(_is_new_mail(r) for r in responses):
                         news = True
                         break
-            finally:
-                client.idle_done()
+                    # idle_check swallows EOF: a closed socket polls readable at once and
+                    # yields nothing, so without this the watcher would wait on a dead
+                    # connection until the next IDLE restart, 25 minutes later.
+                    if not responses and time.monotonic() - asked < IDLE_CHECK / 4:
+                        early += 1
+                        if early >= EOF_CHECKS:
+                            raise ConnectionError("the server closed the connection")
+                    else:
+                        early = 0
+            except ConnectionError:
+                raise  # the session is gone: there is no IDLE to end
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    client.idle_done()
+                raise
+            client.idle_done()
             if news:
                 self._sync(client)
 
@@ -290,6 +312,21 @@ class MailboxWatcher:
     def _state(self, state: str, detail: str) -> None:
         if self.on_state is not None:
             self.on_state(state, detail)
+
+
+def _is_bye(response: Any) -> bool:
+    return isinstance(response, tuple) and len(response) >= 1 and response[0] == b"BYE"
+
+
+def _bye_text(responses: list[Any]) -> str:
+    for response in responses:
+        if _is_bye(response) and len(response) > 1:
+            return (
+                bytes(response[1]).decode("utf-8", "replace")[:200]
+                if isinstance(response[1], bytes)
+                else str(response[1])[:200]
+            )
+    return "BYE"
 
 
 def _is_new_mail(response: Any) -> bool:
