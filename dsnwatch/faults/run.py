@@ -168,7 +168,7 @@ class FaultRun:
         logs = self.run_dir / "observers.log"
         console = Observer(
             "console",
-            python_argv("-m", "dsnwatch.faults.console"),
+            python_argv("-m", "dsnwatch.tui.observed"),
             child_env(self.run_dir / "console.sqlite"),
             logs,
         )

@@ -70,7 +70,7 @@ class MailStream:
         while not self._stop.is_set() and n < self.limit:
             kind = KINDS[n % len(KINDS)]
             try:
-                self._send(kind, n)
+                self._send_retrying(kind, n)
                 self.counts.sent[kind] += 1
             except (OSError, smtplib.SMTPException) as exc:
                 # The lab is down in the middle of a fault: that message is simply not sent.
@@ -78,6 +78,17 @@ class MailStream:
                 self.counts.last_error = str(exc).splitlines()[0][:200] if str(exc) else repr(exc)
             n += 1
             self._stop.wait(self.interval)
+
+    def _send_retrying(self, kind: str, n: int) -> None:
+        """Send; a 4xx answer (Postfix's auth link to a restarted Dovecot) is tried again."""
+        for attempt in range(3):
+            try:
+                self._send(kind, n)
+                return
+            except smtplib.SMTPResponseException as exc:
+                if not 400 <= exc.smtp_code < 500 or attempt == 2 or self._stop.is_set():
+                    raise
+                self._stop.wait(1.0)
 
     def _send(self, kind: str, n: int) -> None:
         cfg = self.cfg

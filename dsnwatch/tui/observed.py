@@ -1,6 +1,6 @@
 """The real console, headless, against the lab: its state changes as JSON lines.
 
-    python -m dsnwatch.faults.console
+    python -m dsnwatch.tui.observed
 
 The fault run starts this in a process of its own with the lab's configuration (and
 `DSNWATCH_STORE` pointing at a store of its own). Each line on standard output is
