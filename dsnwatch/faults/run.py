@@ -130,6 +130,7 @@ class FaultRun:
         # Lines of containers removed during the run, kept before they went.
         self.removed_logs: dict[str, list[str]] = {s: [] for s in LOG_SERVICES}
         self.t0 = 0.0
+        self.final: tuple[int, dict[int, str]] = (0, {})  # the mailbox at the end
 
     # -- setting up ---------------------------------------------------------------
 
@@ -315,6 +316,7 @@ class FaultRun:
             self.say("stopping the traffic and letting everything arrive")
             self.stream.stop()
             self._settle()
+            self._final_listing()
             t_end = time.time() - 3.0
             time.sleep(1.0)
         finally:
@@ -402,11 +404,11 @@ class FaultRun:
 
     # -- checks ----------------------------------------------------------------------
 
-    def _check_reports(self) -> None:
-        folder = self.cfg.imap_folder
+    def _listing(self) -> tuple[int, dict[int, str]]:
+        """The central mailbox now: UIDVALIDITY and each UID's Message-ID."""
         client = connect(self.imap())
         try:
-            info = client.select_folder(folder, readonly=True)
+            info = client.select_folder(self.cfg.imap_folder, readonly=True)
             uidvalidity = int(info[b"UIDVALIDITY"])
             uids = sorted(client.search(["ALL"]))
             ids: dict[int, str] = {}
@@ -419,6 +421,29 @@ class FaultRun:
                     ids[uid] = _message_id(bytes(raw))
         finally:
             client.logout()
+        return uidvalidity, ids
+
+    def _final_listing(self) -> None:
+        """Take the mailbox's contents while the console still runs; let it store them all."""
+        self.final = self._listing()
+        uidvalidity, ids = self.final
+        store = self.run_dir / "console.sqlite"
+        wanted = set(ids)
+
+        def stored() -> bool:
+            rows = _rows_safe(
+                store,
+                f"SELECT uid FROM messages WHERE mailbox='{self.cfg.imap_folder}'"
+                f" AND uidvalidity={uidvalidity}",
+            )
+            return wanted <= {uid for (uid,) in rows}
+
+        wait_until(stored, 30, step=0.5)
+
+    def _check_reports(self) -> None:
+        folder = self.cfg.imap_folder
+        uidvalidity, ids = self.final
+        uids = sorted(ids)
         db = sqlite3.connect(self.run_dir / "console.sqlite")
         try:
             stored = Counter(
@@ -436,7 +461,11 @@ class FaultRun:
             db.close()
         in_mailbox = set(uids)
         missing = sorted(in_mailbox - set(stored))
-        extra = sorted(set(stored) - in_mailbox)
+        # A bounce that arrived after the final listing is not in it: not an extra.
+        late = {uid for uid in stored if uid not in in_mailbox and uid > max(in_mailbox, default=0)}
+        extra = sorted(set(stored) - in_mailbox - late)
+        stored = Counter({uid: n for uid, n in stored.items() if uid not in late})
+        rows = [row for row in rows if row[0] not in late]
         twice = [uid for uid, n in stored.items() if n > 1]
         per_row = Counter((uid, rcpt) for uid, rcpt, _ in rows)
         twice += [uid for (uid, _), n in per_row.items() if n > 1]
@@ -453,13 +482,15 @@ class FaultRun:
         if wrong_id:
             detail.append(f"Message-ID differs for UIDs {wrong_id[:5]}")
         bounces = sum(1 for mid in ids.values() if "report-" not in mid)
+        if late:
+            detail.append(f"{len(late)} arrived after the final listing (not counted)")
         self.outcome.checks.append(
             Check(
                 "reports in the central mailbox → console's store, once each",
                 f"{len(uids):,} messages",
                 f"{sum(stored.values()):,} stored, {len(rows):,} report rows",
                 not (missing or extra or twice or wrong_id) and bool(uids),
-                "; ".join(detail) or f"{bounces} delivered by the lab, the rest appended",
+                "; ".join([*detail, f"{bounces} delivered by the lab, the rest appended"]),
             )
         )
 
@@ -600,6 +631,13 @@ def _rows(path: Path, sql: str) -> list[tuple[Any, ...]]:
         return db.execute(sql).fetchall()
     finally:
         db.close()
+
+
+def _rows_safe(path: Path, sql: str) -> list[tuple[Any, ...]]:
+    try:
+        return _rows(path, sql)
+    except sqlite3.Error:
+        return []
 
 
 def _count(path: Path, sql: str) -> int:
