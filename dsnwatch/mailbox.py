@@ -269,10 +269,17 @@ class MailboxWatcher:
             self._state("idle", f"waiting for new mail in {self.settings.folder}")
             client.idle()
             started = time.monotonic()
-            news = False
+            # New mail that arrived between the last search and the IDLE continuation is
+            # announced before "+ idling": imaplib files that EXISTS away where idle_check
+            # never looks, and the watcher would wait for the next message to see it.
+            news = _exists_before_idle(client)
             early = 0  # empty answers long before the timeout: the socket is at EOF
             try:
-                while not self._stop.is_set() and time.monotonic() - started < IDLE_RESTART:
+                while (
+                    not news
+                    and not self._stop.is_set()
+                    and time.monotonic() - started < IDLE_RESTART
+                ):
                     asked = time.monotonic()
                     responses = client.idle_check(timeout=IDLE_CHECK)
                     if any(_is_bye(r) for r in responses):
@@ -297,8 +304,8 @@ class MailboxWatcher:
                 with contextlib.suppress(Exception):
                     client.idle_done()
                 raise
-            client.idle_done()
-            if news:
+            _text, responses = _done(client.idle_done())
+            if news or any(_is_new_mail(r) for r in responses):
                 self._sync(client)
 
     def _poll(self, client: Any) -> None:
@@ -312,6 +319,22 @@ class MailboxWatcher:
     def _state(self, state: str, detail: str) -> None:
         if self.on_state is not None:
             self.on_state(state, detail)
+
+
+def _exists_before_idle(client: Any) -> bool:
+    """True when the server announced new mail while IDLE was being started."""
+    imap = getattr(client, "_imap", None)
+    untagged = getattr(imap, "untagged_responses", None)
+    if not isinstance(untagged, dict):
+        return False
+    return untagged.pop("EXISTS", None) is not None
+
+
+def _done(result: Any) -> tuple[Any, list[Any]]:
+    """idle_done's (text, responses); anything else counts as no responses."""
+    if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], list):
+        return result[0], result[1]
+    return result, []
 
 
 def _is_bye(response: Any) -> bool:

@@ -76,3 +76,37 @@ def test_a_quiet_idle_is_not_mistaken_for_eof(monkeypatch: pytest.MonkeyPatch) -
     watcher._idle(client)
     assert client.checks == 5
     assert client.done == 1
+
+
+class Imaplib:
+    def __init__(self) -> None:
+        self.untagged_responses: dict[str, list[bytes]] = {}
+
+
+class RacingClient(QuietClient):
+    """New mail lands between the last search and "+ idling": imaplib keeps its EXISTS."""
+
+    def __init__(self, watcher: MailboxWatcher) -> None:
+        super().__init__(watcher)
+        self._imap = Imaplib()
+        self.idles = 0
+
+    def idle(self) -> None:
+        self.idles += 1
+        if self.idles == 1:
+            self._imap.untagged_responses["EXISTS"] = [b"7"]
+
+
+def test_new_mail_announced_as_idle_starts_is_synced_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Found by `make faults`: the last bounces of a run stayed unread in the mailbox.
+    monkeypatch.setattr("dsnwatch.mailbox.IDLE_CHECK", 0.02)
+    watcher = _watcher()
+    client = RacingClient(watcher)
+    synced: list[float] = []
+    monkeypatch.setattr(watcher, "_sync", lambda _c: synced.append(time.monotonic()) or 0)
+    started = time.monotonic()
+    watcher._idle(client)
+    assert synced and synced[0] - started < 0.5
+    assert client.checks == 5  # then back in IDLE until stopped
