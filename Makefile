@@ -1,10 +1,10 @@
-# dsnwatch: make install | test | lint | accuracy | bench | lab | lab-down
+# dsnwatch: make install | test | lint | accuracy | bench | faults | lab | lab-down
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 CORPUS ?= ../shared/dsn-corpus
 
-.PHONY: install demo test lint accuracy bench fuzz clean engine lab lab-down lab-status lab-test
+.PHONY: install demo test lint accuracy bench fuzz faults clean engine lab lab-down lab-status lab-test
 
 $(BIN)/dsnwatch: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,9 @@ bench: install ## every benchmark with its peers (lab figures need `make lab`); 
 fuzz: install ## the long fuzz campaign: 100,000 cases on the DSN reader and the log readers
 	DSNWATCH_FUZZ_EXAMPLES=100000 DSNWATCH_CORPUS=$(CORPUS) $(BIN)/pytest -q tests/test_fuzz.py \
 		-k "never_raise" -p no:cacheprovider --hypothesis-show-statistics
+
+faults: install engine ## the fault run against the lab: restarts, re-creation, engine restart, IMAP drop, rotation
+	$(BIN)/python -m dsnwatch.faults
 
 engine: install ## a Docker engine for the lab: a private dockerd if none answers (root only)
 	@$(BIN)/dsnwatch lab engine start --if-needed || [ "$$(id -u)" != 0 ]

@@ -26,6 +26,8 @@ TlsMode = Literal["ssl", "starttls", "plain"]
 
 BATCH = 200
 IDLE_RESTART = 25 * 60  # RFC 2177: re-issue IDLE well before 29 minutes
+IDLE_CHECK = 1.0  # seconds each IDLE poll waits (how soon a stop is noticed)
+EOF_CHECKS = 3  # empty IDLE polls in a row that return at once: the connection is closed
 
 
 class MailboxError(Exception):
@@ -267,16 +269,43 @@ class MailboxWatcher:
             self._state("idle", f"waiting for new mail in {self.settings.folder}")
             client.idle()
             started = time.monotonic()
-            news = False
+            # New mail that arrived between the last search and the IDLE continuation is
+            # announced before "+ idling": imaplib files that EXISTS away where idle_check
+            # never looks, and the watcher would wait for the next message to see it.
+            news = _exists_before_idle(client)
+            early = 0  # empty answers long before the timeout: the socket is at EOF
             try:
-                while not self._stop.is_set() and time.monotonic() - started < IDLE_RESTART:
-                    responses = client.idle_check(timeout=1.0)
+                while (
+                    not news
+                    and not self._stop.is_set()
+                    and time.monotonic() - started < IDLE_RESTART
+                ):
+                    asked = time.monotonic()
+                    responses = client.idle_check(timeout=IDLE_CHECK)
+                    if any(_is_bye(r) for r in responses):
+                        raise ConnectionError(
+                            f"the server ended the session: {_bye_text(responses)}"
+                        )
                     if any(_is_new_mail(r) for r in responses):
                         news = True
                         break
-            finally:
-                client.idle_done()
-            if news:
+                    # idle_check swallows EOF: a closed socket polls readable at once and
+                    # yields nothing, so without this the watcher would wait on a dead
+                    # connection until the next IDLE restart, 25 minutes later.
+                    if not responses and time.monotonic() - asked < IDLE_CHECK / 4:
+                        early += 1
+                        if early >= EOF_CHECKS:
+                            raise ConnectionError("the server closed the connection")
+                    else:
+                        early = 0
+            except ConnectionError:
+                raise  # the session is gone: there is no IDLE to end
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    client.idle_done()
+                raise
+            _text, responses = _done(client.idle_done())
+            if news or any(_is_new_mail(r) for r in responses):
                 self._sync(client)
 
     def _poll(self, client: Any) -> None:
@@ -290,6 +319,37 @@ class MailboxWatcher:
     def _state(self, state: str, detail: str) -> None:
         if self.on_state is not None:
             self.on_state(state, detail)
+
+
+def _exists_before_idle(client: Any) -> bool:
+    """True when the server announced new mail while IDLE was being started."""
+    imap = getattr(client, "_imap", None)
+    untagged = getattr(imap, "untagged_responses", None)
+    if not isinstance(untagged, dict):
+        return False
+    return untagged.pop("EXISTS", None) is not None
+
+
+def _done(result: Any) -> tuple[Any, list[Any]]:
+    """idle_done's (text, responses); anything else counts as no responses."""
+    if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], list):
+        return result[0], result[1]
+    return result, []
+
+
+def _is_bye(response: Any) -> bool:
+    return isinstance(response, tuple) and len(response) >= 1 and response[0] == b"BYE"
+
+
+def _bye_text(responses: list[Any]) -> str:
+    for response in responses:
+        if _is_bye(response) and len(response) > 1:
+            return (
+                bytes(response[1]).decode("utf-8", "replace")[:200]
+                if isinstance(response[1], bytes)
+                else str(response[1])[:200]
+            )
+    return "BYE"
 
 
 def _is_new_mail(response: Any) -> bool:

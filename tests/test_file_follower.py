@@ -51,6 +51,37 @@ def test_rotation_by_rename_and_truncation_lose_nothing(tmp_path: Path) -> None:
     assert all(e.kind == "postfix-queued" for e in got)
 
 
+def test_lines_the_writer_adds_to_the_rotated_file_after_the_switch_are_read(
+    tmp_path: Path,
+) -> None:
+    # A daemon writes to the renamed file until it reopens its log (on logrotate's
+    # signal, later): those lines exist only there. Found by `make faults`.
+    log = tmp_path / "mail.log"
+    log.write_text("")
+    q = LogQueue()
+    follower = FileLogFollower(log, q, poll=0.02, grace=1.0)
+    follower.start()
+    got: list[LogEvent] = []
+    states: list[str] = []
+    try:
+        assert wait_for(lambda: (_collect(q, got, states), "following" in states)[1], 5)
+        with log.open("a") as old:
+            old.write(LINE.format(n=0) + "\n")
+            old.flush()
+            os.rename(log, tmp_path / "mail.log.1")
+            log.write_text(LINE.format(n=1) + "\n")
+            # The follower has moved to the new file; the writer has not yet.
+            assert wait_for(lambda: (_collect(q, got, states), len(got) >= 2)[1], 5)
+            old.write(LINE.format(n=2) + "\n")
+            old.write(LINE.format(n=3)[:20])  # cut off: the daemon died mid-line
+        assert wait_for(lambda: (_collect(q, got, states), len(got) >= 4)[1], 5)
+    finally:
+        follower.stop()
+    _collect(q, got, states)
+    ids = sorted(e.queue_id or e.raw for e in got)
+    assert ids == ["ABCDEF0000", "ABCDEF0001", "ABCDEF0002", LINE.format(n=3)[:20]]
+
+
 def test_missing_file_is_reported_then_followed_when_it_appears(tmp_path: Path) -> None:
     log = tmp_path / "later.log"
     q = LogQueue()

@@ -13,6 +13,7 @@ import re
 import socket
 import ssl
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
@@ -438,6 +439,32 @@ class Lab:
         self.write_settings()
         done = time.monotonic()
         return UpResult(image, built - started, done - built, done - started, created)
+
+    def recreate(
+        self,
+        key: str,
+        *,
+        before_remove: Callable[[Any], None] | None = None,
+        wait_seconds: float = 120.0,
+    ) -> Any:
+        """Stop one service's container, remove it and create it again (a new id).
+
+        What compose does to a container whose definition changed; the others keep
+        running. `before_remove` sees the stopped container (its log is complete then).
+        """
+        svc = self.service(key)
+        old = self.container(svc)
+        if old is None:
+            raise LabError(f"{svc.name} is missing: run `dsnwatch lab up`")
+        image = old.image.tags[0] if old.image.tags else old.image.id
+        old.stop(timeout=10)
+        old.reload()
+        if before_remove is not None:
+            before_remove(old)
+        old.remove(force=True)
+        new = self._create(svc, image)
+        self.wait_healthy(wait_seconds)
+        return new
 
     def wait_healthy(self, wait_seconds: float = 120.0) -> None:
         """Wait until every service answers on its ports; LabError after the deadline."""

@@ -309,12 +309,14 @@ class FileLogFollower:
         from_start: bool = False,
         poll: float = 0.2,
         reader: Callable[[str], LogEvent] = read_line,
+        grace: float = 5.0,
     ) -> None:
         self.path = path
         self.out = out
         self.from_start = from_start
         self.poll = poll
         self.reader = reader
+        self.grace = grace
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -339,7 +341,12 @@ class FileLogFollower:
         rest = b""
         head = b""  # the file's first bytes: a different start means a new file
         first = True
+        # A rotated file, still read: its writer goes on until it reopens the log (on
+        # logrotate's signal, often seconds later), and those lines exist nowhere else.
+        old: _Rotated | None = None
         while not self._stop.is_set():
+            if old is not None and old.drain(self._emit, self.grace):
+                old = None
             if handle is None:
                 try:
                     handle = self.path.open("rb")
@@ -369,7 +376,9 @@ class FileLogFollower:
             except OSError:
                 now = None
             if now is None or now.st_ino != inode:
-                handle.close()
+                if old is not None:
+                    old.close(self._emit)
+                old = _Rotated(handle, rest, time.monotonic())
                 handle = None
                 self.out.put(FollowerState(source, "reconnecting", "file rotated"))
                 continue
@@ -381,9 +390,49 @@ class FileLogFollower:
                 self.out.put(FollowerState(source, "reconnecting", "file truncated"))
                 continue
             self._stop.wait(self.poll)
+        if old is not None:
+            old.close(self._emit)
         if handle is not None:
             handle.close()
         self.out.put(FollowerState(source, "stopped"))
+
+    def _emit(self, raw: bytes) -> None:
+        self.out.put(self.reader(raw.decode("utf-8", "replace")))
+
+
+class _Rotated:
+    """A rotated-away log file, read until its writer has been quiet for the grace time."""
+
+    def __init__(self, handle: Any, rest: bytes, now: float) -> None:
+        self.handle = handle
+        self.rest = rest
+        self.last = now
+
+    def drain(self, emit: Callable[[bytes], None], grace: float) -> bool:
+        """Hand over new whole lines; True once it is done with (and closed)."""
+        chunk = self.handle.read(1 << 16)
+        while chunk:
+            self.last = time.monotonic()
+            self.rest += chunk
+            *whole, self.rest = self.rest.split(b"\n")
+            for raw in whole:
+                emit(raw)
+            chunk = self.handle.read(1 << 16)
+        if time.monotonic() - self.last < grace:
+            return False
+        self.close(emit)
+        return True
+
+    def close(self, emit: Callable[[bytes], None]) -> None:
+        """Read what is left, hand over a last unterminated line too, and close."""
+        self.rest += self.handle.read()
+        *whole, tail = self.rest.split(b"\n")
+        for raw in whole:
+            emit(raw)
+        if tail:
+            emit(tail)  # the writer is gone from this file: the line will not be finished
+        self.rest = b""
+        self.handle.close()
 
 
 _FINGERPRINT = 256

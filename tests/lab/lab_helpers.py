@@ -49,10 +49,19 @@ def send(
     msg["Message-ID"] = msg_id
     msg["Date"] = email.utils.formatdate(localtime=True)
     msg.set_content(f"{body}\n{token}\n")
-    with smtplib.SMTP("127.0.0.1", settings.port("submission"), timeout=30) as smtp:
-        smtp.starttls(context=tls_context(lab))
-        smtp.login(settings.address(user), settings.password(user))
-        smtp.send_message(msg)
+    for attempt in range(5):
+        try:
+            with smtplib.SMTP("127.0.0.1", settings.port("submission"), timeout=30) as smtp:
+                smtp.starttls(context=tls_context(lab))
+                smtp.login(settings.address(user), settings.password(user))
+                smtp.send_message(msg)
+            break
+        except smtplib.SMTPAuthenticationError as exc:
+            # Right after Dovecot restarts, Postfix's first SASL call meets the old,
+            # closed auth socket and answers 454: a temporary failure, as it says.
+            if exc.smtp_code != 454 or attempt == 4:
+                raise
+            time.sleep(1.0)
     return msg_id
 
 
