@@ -22,7 +22,7 @@ from dsnwatch.config import Config, config_from_lab
 from dsnwatch.faults.engine import EngineControl, engine_control
 from dsnwatch.faults.observe import Observer, Recovery, child_env, python_argv
 from dsnwatch.faults.traffic import MailStream, RotatingLog, fill
-from dsnwatch.lab import Lab, LabSettings
+from dsnwatch.lab import Lab, LabError, LabSettings
 from dsnwatch.logs.follow import parse_docker_time
 from dsnwatch.mailbox import ImapSettings, connect
 
@@ -163,7 +163,13 @@ class FaultRun:
         """Empty the central mailbox (and the staging folder), so each run starts alike."""
         user = self.cfg.imap_user or self.cfg.mailbox
         for folder in (self.cfg.imap_folder, STAGING):
-            self.lab.exec("dovecot", ["doveadm", "expunge", "-u", user, "mailbox", folder, "all"])
+            try:
+                self.lab.exec(
+                    "dovecot", ["doveadm", "expunge", "-u", user, "mailbox", folder, "all"]
+                )
+            except LabError as exc:
+                if "doesn't exist" not in str(exc):
+                    raise  # a fresh lab has no staging folder yet; anything else is real
 
     def _start_observers(self) -> None:
         logs = self.run_dir / "observers.log"
