@@ -130,21 +130,27 @@ class DsnwatchApp(App[int]):
         else:
             self.log_view.set_placeholder("Waiting for log lines from Dovecot and Postfix...")
             health.logs = {"logs": "starting"}
-            self._follow_logs()
         if sources.watcher is None:
             health.imap = "off"
             self.dsn_pane.set_empty_text(f"No mailbox: {sources.watcher_problem}")
-        else:
-            self.start_mailbox()
         if sources.doctor is None:
             health.pipeline = "unknown"
-        else:
-            self.run_doctor(self)
         self.header.refresh_health()
+        # The sources start once the first screen is drawn: their imports and
+        # connections would otherwise compete with it for the interpreter.
+        self.call_after_refresh(self._start_sources)
         self.set_interval(self.tick, self._take_batches, name="log-batches")
         self.set_interval(60, self._refresh_summary, name="summary")
         self.theme_changed_signal.subscribe(self, self._restyle)
         self.log_view.focus()
+
+    def _start_sources(self) -> None:
+        if self.sources.followers is not None:
+            self._follow_logs()
+        if self.sources.watcher is not None:
+            self.start_mailbox()
+        if self.sources.doctor is not None:
+            self.run_doctor(self)
 
     def _restyle(self, _theme: object) -> None:
         self.log_view.restyle()
@@ -322,6 +328,8 @@ class DsnwatchApp(App[int]):
 
     @on(SyncProgress)
     def _sync_progress(self, message: SyncProgress) -> None:
+        if self._stopping.is_set():
+            return
         self.header.health.imap = "syncing"
         self.header.refresh_health()
         if not self.report_rows:
@@ -329,6 +337,8 @@ class DsnwatchApp(App[int]):
 
     @on(MailboxState)
     def _mailbox_message(self, message: MailboxState) -> None:
+        if self._stopping.is_set():
+            return  # the app is closing: its panes may be gone already
         self._mailbox_state(message.state, message.detail)
 
     def _mailbox_state(self, state: str, detail: str) -> None:

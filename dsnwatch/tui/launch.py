@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -77,6 +78,9 @@ def test_runner(cfg: Config) -> TestRunner:
     return run
 
 
+LOG_HISTORY_SECONDS = 3600
+
+
 def sources_from_config(cfg: Config) -> Sources:
     """The real sources: Docker (or host) logs, IMAP, the store, doctor, install."""
     from dsnwatch.store import Store
@@ -94,7 +98,9 @@ def sources_from_config(cfg: Config) -> Sources:
             from dsnwatch.runtime.docker import DockerRuntime
 
             runtime = DockerRuntime(cfg.compose_project, base_url=cfg.docker_host)
-            return DockerLogFollower(runtime, queue)
+            # The last hour, not the whole history: a busy server's log since the
+            # container started can be millions of lines to read before the console is live.
+            return DockerLogFollower(runtime, queue, since=time.time() - LOG_HISTORY_SECONDS)
     else:
 
         def followers(queue: LogQueue) -> Follower:
