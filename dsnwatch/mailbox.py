@@ -10,7 +10,6 @@ that the console and the CLI show the same thing.
 from __future__ import annotations
 
 import contextlib
-import os
 import ssl
 import threading
 import time
@@ -203,40 +202,25 @@ class MailboxWatcher:
         if total:
             self._state("syncing", f"{total} new message(s) in {folder}")
         done = 0
-        with _Readers(total) as readers:
-            # While one batch is being read (in worker processes on a large first sync),
-            # the next one is fetched.
-            pending: tuple[list[int], Callable[[], list[Report]]] | None = None
-            for batch in [*_batches(uids, BATCH), []]:
-                started = None
-                if batch:
-                    fetched = fetch_for_reader(client, batch)
-                    sources = [f"imap:{folder}/{uidvalidity}/{uid}" for uid in batch]
-                    started = (batch, readers.read([fetched.get(u, b"") for u in batch], sources))
-                if pending is not None:
-                    done_batch, result = pending
-                    items = [
-                        (Where(folder, uidvalidity, uid), report)
-                        for uid, report in zip(done_batch, result(), strict=True)
-                    ]
-                    self._store_batch(folder, uidvalidity, items)
-                    done += len(done_batch)
-                    if self.on_progress is not None:
-                        self.on_progress(Progress(done, total))
-                pending = started
+        for batch in _batches(uids, BATCH):
+            fetched = fetch_for_reader(client, batch)
+            items: list[tuple[Where, Report]] = []
+            for uid in batch:
+                where = Where(folder, uidvalidity, uid)
+                source = f"imap:{folder}/{uidvalidity}/{uid}"
+                items.append((where, read_report(fetched.get(uid, b""), source=source)))
+            # One transaction per batch; the high-water mark moves only once it is stored.
+            self.store.add_reports(items)
+            self.store.set_sync_state(folder, uidvalidity, batch[-1])
+            if self.on_report is not None:
+                for where, report in items:
+                    self.on_report(where, report)
+            done += len(batch)
+            if self.on_progress is not None:
+                self.on_progress(Progress(done, total))
         if state is None or state[0] != uidvalidity:
             self.store.set_sync_state(folder, uidvalidity, uids[-1] if uids else last)
         return total
-
-    def _store_batch(
-        self, folder: str, uidvalidity: int, items: list[tuple[Where, Report]]
-    ) -> None:
-        # One transaction per batch; the high-water mark moves only once it is stored.
-        self.store.add_reports(items)
-        self.store.set_sync_state(folder, uidvalidity, items[-1][0].uid)
-        if self.on_report is not None:
-            for where, report in items:
-                self.on_report(where, report)
 
     # --- following --------------------------------------------------------
 
@@ -366,49 +350,6 @@ def _bye_text(responses: list[Any]) -> str:
                 else str(response[1])[:200]
             )
     return "BYE"
-
-
-# A sync of this many messages or more reads them in worker processes.
-PARALLEL_FROM = 1_000
-
-
-def _read_all(jobs: list[tuple[bytes, str]]) -> list[Report]:
-    return [read_report(data, source=source) for data, source in jobs]
-
-
-class _Readers:
-    """The DSN reader for one sync: in this process, or, for a large sync, in one worker
-    process per core while this one goes on talking IMAP and writing the store."""
-
-    def __init__(self, total: int) -> None:
-        cores = os.cpu_count() or 1
-        self._pool: Any = None
-        if total >= PARALLEL_FROM and cores > 1:
-            from concurrent.futures import ProcessPoolExecutor
-            from multiprocessing import get_context
-
-            # spawn, not fork: the caller may be the console, which runs threads.
-            self._pool = ProcessPoolExecutor(max_workers=cores, mp_context=get_context("spawn"))
-        self._cores = cores
-
-    def __enter__(self) -> _Readers:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
-
-    def read(self, blobs: list[bytes], sources: list[str]) -> Callable[[], list[Report]]:
-        """Start reading a batch; the returned function gives the reports in order."""
-        jobs = list(zip(blobs, sources, strict=True))
-        if self._pool is None:
-            reports = _read_all(jobs)
-            return lambda: reports
-        size = max(1, -(-len(jobs) // self._cores))
-        futures = [
-            self._pool.submit(_read_all, jobs[i : i + size]) for i in range(0, len(jobs), size)
-        ]
-        return lambda: [report for future in futures for report in future.result()]
 
 
 def _is_new_mail(response: Any) -> bool:
