@@ -130,6 +130,7 @@ def test_restart_of_dovecot_loses_and_repeats_nothing(
 def _drop_test_folders(lab: Lab) -> Iterator[None]:
     """Leave the central mailbox as it was: remove the folders a test made."""
     yield
+    lab.wait_healthy(60)  # a test may have restarted Dovecot
     client = imap_login(lab, "dsn-monitor")
     try:
         for _flags, _sep, name in client.list_folders():
