@@ -8,7 +8,6 @@ without them.
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -16,15 +15,10 @@ from typing import Any
 import pytest
 
 from dsnwatch.lab import EngineError, Lab, LabError, LabSettings, find_engine
+from lab.install_target import unavailable
 from lab.lab_helpers import LogFollower, follow_logs, new_token, send, wait_for_messages
 
 TIMINGS: dict[str, float | str] = {}
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"the lab must run in CI but cannot: {reason}", pytrace=False)
-    pytest.skip(f"lab not available: {reason}")
 
 
 def _progress(message: str, transient: bool) -> None:
@@ -38,13 +32,13 @@ def lab() -> Lab:
     try:
         engine = find_engine()
     except EngineError as exc:
-        _unavailable(str(exc))
+        unavailable(str(exc))
     the_lab = Lab(LabSettings.load(), engine, progress=_progress)
     try:
         started = time.monotonic()
         result = the_lab.up()
     except LabError as exc:
-        _unavailable(str(exc))
+        unavailable(str(exc))
     TIMINGS["up"] = result.total_seconds
     TIMINGS["image"] = result.build_seconds
     TIMINGS["created"] = "started fresh" if result.created else "already running"
