@@ -107,7 +107,8 @@ async def test_hostile_log_lines_and_reports_on_the_main_screen(tmp_path: Path) 
         text = screen_text(app)
         assert "[/" in text
         await pilot.press("escape", "G")
-        assert "[/victim]@example.net" in screen_text(app)
+        # The panes repaint on the next frames: wait for it rather than read a stale screen.
+        await until(pilot, lambda: "[/victim]@example.net" in screen_text(app))
         assert app.is_running
 
 
