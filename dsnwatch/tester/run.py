@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from dsnwatch.config import Config, ConfigError
+from dsnwatch.config import Config, ConfigError, PostfixMode
 from dsnwatch.dsn import read_report
 from dsnwatch.logs.events import LogEvent
 from dsnwatch.tester.model import KINDS, Route, TestResult, TestSpec
@@ -98,6 +98,23 @@ def plan_tests(
             )
         )
     return specs
+
+
+def installed_postfix_mode(cfg: Config) -> PostfixMode:
+    """The Postfix mode the server's managed blocks show, as `doctor` reads it.
+
+    Install may have been run with --postfix-mode, so the server, not the configuration,
+    says which copy to expect. When the server cannot be read (the logs and the sending
+    will say why), the configured mode is kept.
+    """
+    from dsnwatch.install.doctor import installed_mode
+    from dsnwatch.install.plan import layout_for
+    from dsnwatch.runtime import make_runtime
+
+    try:
+        return installed_mode(make_runtime(cfg), layout_for(cfg), cfg)
+    except Exception:
+        return cfg.postfix_mode
 
 
 def check_rate(store: Any, kinds: Sequence[str], min_interval: float, now: float) -> None:
@@ -234,6 +251,9 @@ def run_tests(
     except ConfigError as exc:
         raise TestError(str(exc)) from None
     specs = plan_tests(cfg, settings, kinds, to=to)
+    mode = installed_postfix_mode(cfg)
+    for spec in specs:
+        spec.postfix_mode = mode
     store = Store(cfg.store)
     try:
         check_rate(store, [s.kind for s in specs], settings.min_interval, time.time())

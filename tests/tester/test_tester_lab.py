@@ -139,6 +139,25 @@ def test_remote_fails_at_the_redirect_without_the_sieve_rule(
     assert stages["mailbox"].state == "passed"  # the postmaster copy still arrived
 
 
+def test_the_run_expects_the_mode_that_is_installed_not_the_configured_one(
+    target: LabTarget, tmp_path: Path
+) -> None:
+    # install --postfix-mode notify on a server whose config still says full-copy.
+    target.install(postfix_mode="notify")
+    try:
+        cfg = target.config(tmp_path)
+        assert cfg.postfix_mode == "full-copy"
+        results = run_tests(cfg, ["local"], wait=60)
+    finally:
+        target.install()
+    result = results[0]
+    assert result.spec.postfix_mode == "notify"
+    assert result.passed, format_result(result)
+    copy = _stage(results, "local")["postfix-copy"]
+    assert copy.state == "passed"
+    assert copy.detail.startswith("postmaster copy "), copy.detail
+
+
 @pytest.mark.parametrize(
     ("kind", "to"),
     [
