@@ -765,3 +765,51 @@ def test_malformed_address_notice_names_the_bracketed_address() -> None:
     )
     [entry] = read_report(notice).reports
     assert (entry.recipient, entry.reason) == ("second@example.net", "syntaxerror")
+
+
+# --- local delivery programs ------------------------------------------------------
+
+
+def test_dovecot_notice_in_the_text_part_names_a_full_mailbox() -> None:
+    data = _dsn(
+        "Your message to <box> was automatically rejected:\nNot enough disk space\n",
+        "Reporting-MTA: dns; relay.example.org\n\n"
+        "Final-Recipient: rfc822; box@example.net\nAction: failed\nStatus: 5.1.1\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 <box@example.net>... User Unknown\n",
+    )
+    [entry] = read_report(data).reports
+    assert entry.reason == "mailboxfull"
+    assert entry.hard_bounce is False
+
+
+@pytest.mark.parametrize(
+    ("diagnostic", "want"),
+    [
+        ('554 "|exec /usr/bin/procmail -f-"... Service unavailable', "systemerror"),
+        ("550 maildrop: maildir over quota.", "mailboxfull"),
+        ("550 vdelivermail: account is locked email bounced", "suspend"),
+        # A delivery program named, with words of its own not known here.
+        ("554 procmail: Couldn't chdir to the folder", "mailererror"),
+    ],
+)
+def test_delivery_program_words_name_the_reason(diagnostic: str, want: str) -> None:
+    data = _dsn(
+        "Delivery to the following recipient failed.",
+        "Reporting-MTA: dns; relay.example.org\n\n"
+        "Final-Recipient: rfc822; box@example.net\nAction: failed\nStatus: 5.5.0\n"
+        f"Diagnostic-Code: smtp; {diagnostic}\n",
+    )
+    [entry] = read_report(data).reports
+    assert entry.reason == want
+
+
+def test_delivery_program_words_do_not_count_at_rcpt() -> None:
+    data = _dsn(
+        "Delivery to the following recipient failed.",
+        "Reporting-MTA: dns; relay.example.org\n\n"
+        "Final-Recipient: rfc822; box@example.net\nAction: failed\nStatus: 5.1.1\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 your message to <box> was automatically rejected: "
+        "not enough disk space (in reply to RCPT TO command)\n",
+    )
+    [entry] = read_report(data).reports
+    assert entry.reason == "userunknown"

@@ -14,7 +14,7 @@ from email.utils import getaddresses, parseaddr
 from functools import lru_cache
 from typing import Final
 
-from dsnwatch.dsn import listnotice, providers, reasons, reporters, sesjson, smtp
+from dsnwatch.dsn import lda, listnotice, providers, reasons, reporters, sesjson, smtp
 from dsnwatch.dsn.fields import parse_fields, strip_type
 from dsnwatch.dsn.mime import (
     Parts,
@@ -247,7 +247,7 @@ def _read_status(report: Report, parts: Parts, bounce_text: str, message: Messag
     texts = _blocks_by_recipient(bounce_text, [r.recipient for r in report.reports], message)
     for entry in report.reports:
         extra = texts.get(entry.recipient.lower(), "")
-        _finish(entry, extra, report.reporter)
+        _finish(entry, extra, report.reporter, whole_text=bounce_text)
 
 
 def _status_of(value: str | None) -> str | None:
@@ -305,8 +305,14 @@ def _dedupe(report: Report) -> None:
 # --- completing one recipient -----------------------------------------------
 
 
-def _finish(entry: RecipientReport, extra_text: str, reporter: str | None) -> None:
-    """Fill in reply code, status, reason and hard bounce from what is known."""
+def _finish(
+    entry: RecipientReport, extra_text: str, reporter: str | None, *, whole_text: str = ""
+) -> None:
+    """Fill in reply code, status, reason and hard bounce from what is known.
+
+    `extra_text` is what the report's text says of this recipient; `whole_text`
+    the report's whole text part, read only for a delivery program's notice.
+    """
     diagnostic = entry.diagnostic_code or ""
     shared_reply, shared_status, shared_command = _text_facts(extra_text)
     if not entry.reply_code:
@@ -356,6 +362,9 @@ def _finish(entry: RecipientReport, extra_text: str, reporter: str | None) -> No
     # A provider's own code says more than generic wording or the status code.
     provider_text = f"{diagnostic}\n{extra_text[: reasons.TEXT_LIMIT]}"
     reason = providers.reason_for(entry.remote_mta, provider_text, command) or reason
+    # A delivery program's own words say more than the status the MTA chose.
+    local = lda.reason_for(f"{provider_text}\n{whole_text[: reasons.TEXT_LIMIT]}", command)
+    reason = local or reason
     entry.reason = reason
     entry.hard_bounce = reasons.is_hard_bounce(reason, entry.status, entry.reply_code)
 
