@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from dsnwatch.dsn import read_report
 from dsnwatch.dsn.gates import literal_gate
 from dsnwatch.dsn.mime import POLICY, parse_bytes, split_parts
-from dsnwatch.dsn.reasons import PHRASES
+from dsnwatch.dsn.reasons import PHRASES, is_hard_bounce
 
 # --- literal gates ----------------------------------------------------------------
 
@@ -813,3 +813,30 @@ def test_delivery_program_words_do_not_count_at_rcpt() -> None:
     )
     [entry] = read_report(data).reports
     assert entry.reason == "userunknown"
+
+
+# --- hard bounces -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "reply_code", "want"),
+    [("5.1.10", "550", True), (None, None, True), ("4.4.4", "451", False), (None, "421", False)],
+)
+def test_a_destination_taking_no_mail_is_hard_unless_temporary(
+    status: str | None, reply_code: str | None, want: bool
+) -> None:
+    assert is_hard_bounce("notaccept", status, reply_code) is want
+
+
+def test_free_text_null_mx_without_a_code_is_a_hard_bounce() -> None:
+    data = (
+        b"From: Mail Delivery System <MAILER-DAEMON@relay.example.org>\n"
+        b"To: sender@example.com\nSubject: Mail delivery failed\n\n"
+        b"This message was created automatically by mail delivery software.\n\n"
+        b"A message that you sent could not be delivered to one or more of its\n"
+        b"recipients. This is a permanent error. The following address(es) failed:\n\n"
+        b"  box@nomail.example.net\n    an MX or SRV record indicated no SMTP service\n"
+    )
+    [entry] = read_report(data).reports
+    assert entry.reason == "notaccept"
+    assert entry.hard_bounce is True

@@ -77,8 +77,10 @@ def is_hard_bounce(reason: str, status: str | None, reply_code: str | None) -> b
     if reason in HARD_REASONS:
         return True
     if reason == "notaccept":
+        # A destination that takes no mail is hard unless the refusal said it
+        # was temporary: with no code at all, nothing says it will change.
         code = status or reply_code or ""
-        return code.startswith("5")
+        return not code.startswith("4")
     return False
 
 
