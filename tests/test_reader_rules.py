@@ -840,3 +840,80 @@ def test_free_text_null_mx_without_a_code_is_a_hard_bounce() -> None:
     [entry] = read_report(data).reports
     assert entry.reason == "notaccept"
     assert entry.hard_bounce is True
+
+
+# --- provider codes -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("remote", "text", "reply", "want"),
+    [
+        # Orange / La Poste: the label's number is the cause.
+        (
+            "smtpz4.laposte.net",
+            "554 5.7.1 Client host rejected: LPN000_630",
+            "554",
+            "policyviolation",
+        ),
+        ("smtp.wanadoo.fr", "550 5.5.0 Invalid recipient. LPN007_416", "550", "userunknown"),
+        (None, "421 mwinf0000 OFR004_104 [104] too many connections", "421", "ratelimited"),
+        # Spectrum: the AUP number falls in a range by cause.
+        (None, "550 5.1.0 sender rejected. see spectrum.net AUP#In-1310", "550", "ratelimited"),
+        (None, "550 5.1.0 refused, see spectrum.net AUP#Out-1110", "550", "requireptr"),
+        # KDDI: a refusal naming no one is the recipient's filter.
+        ("msmx.au.com", "550 : User unknown", "550", "filtered"),
+        (
+            "lsean.ezweb.ne.jp. (192.0.2.1)",
+            "550 <box@ezweb.example>: User unknown",
+            "550",
+            "userunknown",
+        ),
+        # MessageLabs: 542 is its refusal of an unknown recipient.
+        ("cluster1.eu.messagelabs.com", "542 box@example.net Rejected", "542", "userunknown"),
+        # Mimecast: the same words, told apart by the reply code.
+        (
+            "service1.mimecast.com",
+            "554 email rejected due to security policies",
+            "554",
+            "virusdetected",
+        ),
+        ("service1.mimecast.com", "550 Envelope blocked - User Entry", "550", "rejected"),
+        (
+            "mx.yahoodns.net",
+            "554 delivery error: dd This user doesn't have a x account",
+            "554",
+            "userunknown",
+        ),
+    ],
+)
+def test_provider_codes(remote: str | None, text: str, reply: str, want: str) -> None:
+    from dsnwatch.dsn.providers import reason_for
+
+    assert reason_for(remote, text, None, reply_code=reply) == want
+
+
+def test_provider_rules_need_the_provider_and_its_reply_code() -> None:
+    from dsnwatch.dsn.providers import reason_for
+
+    assert (
+        reason_for("mx.example.net", "542 box@example.net Rejected", None, reply_code="542") is None
+    )
+    assert reason_for("a.mimecast.com", "email rejected due to security policies", None) is None
+    assert reason_for("mx.example.net", "550 : User unknown", None, reply_code="550") is None
+
+
+def test_a_provider_that_wrote_the_report_is_known_by_its_reporting_host() -> None:
+    data = _dsn(
+        "This is the mail system at host omr-a01.mx.aol.com.",
+        "Reporting-MTA: dns; omr-a01.mx.aol.com\n\n"
+        "Final-Recipient: rfc822; box@example.net\nAction: failed\nStatus: 5.4.4\n"
+        "Diagnostic-Code: X-Outbound-Mail-Relay; Name service error for name=example.net "
+        "type=MX: Malformed or unexpected name server reply\n",
+    )
+    [entry] = read_report(data).reports
+    assert entry.reason == "notaccept"
+    assert entry.hard_bounce is True
+    # The same words from any other host are a DNS problem.
+    other = data.replace(b"mx.aol.com", b"mx.example.org")
+    [entry] = read_report(other).reports
+    assert entry.reason == "networkerror"

@@ -361,7 +361,16 @@ def _finish(
     )
     # A provider's own code says more than generic wording or the status code.
     provider_text = f"{diagnostic}\n{extra_text[: reasons.TEXT_LIMIT]}"
-    reason = providers.reason_for(entry.remote_mta, provider_text, command) or reason
+    reason = (
+        providers.reason_for(
+            entry.remote_mta,
+            provider_text,
+            command,
+            reporting_mta=entry.reporting_mta,
+            reply_code=entry.reply_code,
+        )
+        or reason
+    )
     # A delivery program's own words say more than the status the MTA chose.
     local = lda.reason_for(f"{provider_text}\n{whole_text[: reasons.TEXT_LIMIT]}", command)
     reason = local or reason
