@@ -917,3 +917,45 @@ def test_a_provider_that_wrote_the_report_is_known_by_its_reporting_host() -> No
     other = data.replace(b"mx.aol.com", b"mx.example.org")
     [entry] = read_report(other).reports
     assert entry.reason == "networkerror"
+
+
+# --- "no such user" when only the class of the failure is known ---------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "diagnostic", "want"),
+    [
+        ("5.0.0", "550 box@example.net... No such user", "filtered"),
+        ("5.0.0", "The email account that you tried to reach does not exist.", "filtered"),
+        ("5.1.1", "550 box@example.net... No such user", "userunknown"),
+        (
+            "5.0.0",
+            "550 5.1.1 <box@example.net>... User unknown (in reply to RCPT TO command)",
+            "userunknown",
+        ),
+    ],
+)
+def test_unknown_user_after_an_unspecified_failure_is_a_filter(
+    status: str, diagnostic: str, want: str
+) -> None:
+    data = _dsn(
+        "Your message could not be sent.",
+        "Reporting-MTA: dns; relay.example.org\n\n"
+        f"Final-Recipient: rfc822; box@example.net\nAction: failed\nStatus: {status}\n"
+        f"Diagnostic-Code: smtp; {diagnostic}\n",
+    )
+    [entry] = read_report(data).reports
+    assert entry.reason == want
+    assert entry.hard_bounce is (want == "userunknown")
+
+
+def test_a_version_number_is_not_a_status_code() -> None:
+    data = (
+        b"From: MAILER-DAEMON@relay.example.org\nTo: sender@example.com\n"
+        b"Subject: Undelivered Mail Returned to Sender\n\n"
+        b"The mail system\n\n<box@example.net>: 550 unknown user <box@example.net>\n"
+        b"Received: from relay (EHLO relay) by mx1.example.net (mta-5.5.0-3) with ESMTP\n"
+    )
+    [entry] = read_report(data).reports
+    assert entry.status != "5.5.0"
+    assert entry.reason == "filtered"

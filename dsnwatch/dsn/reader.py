@@ -29,7 +29,8 @@ from dsnwatch.model import RecipientReport, Report
 ADDRESS = re.compile(
     r"(?<![\w.+%=-])([\w.!#$%&'*+/=?^`{|}~-]{1,200}@(?:[\w-]{1,63}\.)+[\w-]{2,63})(?![\w@-])"
 )
-STATUS = re.compile(r"(?<![\w.])([245]\.\d{1,3}\.\d{1,3})(?!\.?\d)")
+# Not inside a version number ("mxl_mta-5.5.0-3", "8.14.4/8.14.4").
+STATUS = re.compile(r"(?<![\w.])([245]\.\d{1,3}\.\d{1,3})(?!\.?\d|-\d|/\d)")
 REPLY_CODE = re.compile(r"(?:^|[\s:(\[\"'])([245][0-5]\d)(?=[ -]|$|\])", re.M)
 _SYSTEM_LOCALS = re.compile(
     r"^(?:mailer-daemon|post_?master|mail-daemon|maildaemon|mailerdaemon|root|"

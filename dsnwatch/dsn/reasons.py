@@ -1025,6 +1025,11 @@ def _user_unknown(folded: str, detail: str, command: str | None, status_given: b
         return "userunknown"
     if _NAMELESS_UNKNOWN.search(folded):
         return "filtered"
+    if detail == "0.0":
+        # Only the class of the failure is known and no stage is named: the
+        # address was not refused when offered, so a later "no such user"
+        # is a filter's answer.
+        return "filtered"
     strong = bool(_STRONG_UNKNOWN.search(folded))
     if command == "DATA":
         return "userunknown" if strong else "filtered"
