@@ -959,3 +959,19 @@ def test_a_version_number_is_not_a_status_code() -> None:
     [entry] = read_report(data).reports
     assert entry.status != "5.5.0"
     assert entry.reason == "filtered"
+
+
+def test_words_beside_the_status_code_come_before_the_reply() -> None:
+    data = _dsn(
+        "Immediately below you will find a list of the affected recipients.",
+        "Reporting-MTA: dns; relay.example.org\n\n"
+        "Final-Recipient: rfc822; box@example.net\nAction: failed\n"
+        "Status: 5.2.1 (mailbox disabled, not accepting messages)\n"
+        "Diagnostic-Code: smtp; 550 5.2.1 <box@example.net>... User Unknown\n",
+    )
+    [entry] = read_report(data).reports
+    assert entry.reason == "suspend"
+    # Words that name no cause ("permanent failure") leave the reply to decide.
+    plain = data.replace(b"(mailbox disabled, not accepting messages)", b"(permanent failure)")
+    [entry] = read_report(plain).reports
+    assert entry.reason == "filtered"

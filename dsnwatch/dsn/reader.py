@@ -207,6 +207,7 @@ def _describe_original(report: Report, original: Message | None) -> None:
 
 
 def _read_status(report: Report, parts: Parts, bounce_text: str, message: Message) -> None:
+    notes: dict[str, str] = {}
     for text in parts.status_texts:
         head, blocks = parse_fields(text)
         reporting = strip_type(head.get("reporting-mta")) or None
@@ -241,14 +242,28 @@ def _read_status(report: Report, parts: Parts, bounce_text: str, message: Messag
                 last_attempt=block.get("last-attempt-date") or None,
             )
             report.reports.append(entry)
+            notes.setdefault(recipient.lower(), _status_note(block.get("status")))
     _dedupe(report)
     if not report.reports:
         return
     # A diagnostic in the text part is often more telling than the status part's.
     texts = _blocks_by_recipient(bounce_text, [r.recipient for r in report.reports], message)
     for entry in report.reports:
-        extra = texts.get(entry.recipient.lower(), "")
-        _finish(entry, extra, report.reporter, whole_text=bounce_text)
+        key = entry.recipient.lower()
+        _finish(
+            entry,
+            texts.get(key, ""),
+            report.reporter,
+            whole_text=bounce_text,
+            status_note=notes.get(key, ""),
+        )
+
+
+def _status_note(value: str | None) -> str:
+    """The words written beside a Status field's code: "5.2.1 (mailbox disabled)"."""
+    if not value or "(" not in value:
+        return ""
+    return value.partition("(")[2].rpartition(")")[0].strip()
 
 
 def _status_of(value: str | None) -> str | None:
@@ -307,12 +322,18 @@ def _dedupe(report: Report) -> None:
 
 
 def _finish(
-    entry: RecipientReport, extra_text: str, reporter: str | None, *, whole_text: str = ""
+    entry: RecipientReport,
+    extra_text: str,
+    reporter: str | None,
+    *,
+    whole_text: str = "",
+    status_note: str = "",
 ) -> None:
     """Fill in reply code, status, reason and hard bounce from what is known.
 
     `extra_text` is what the report's text says of this recipient; `whole_text`
-    the report's whole text part, read only for a delivery program's notice.
+    the report's whole text part, read only for a delivery program's notice;
+    `status_note` the words the reporting MTA wrote beside its status code.
     """
     diagnostic = entry.diagnostic_code or ""
     shared_reply, shared_status, shared_command = _text_facts(extra_text)
@@ -347,7 +368,11 @@ def _finish(
         entry.reason = "delivered"
         entry.hard_bounce = False
         return
-    if reasons.by_text(diagnostic):
+    if status_note and reasons.by_text(status_note):
+        # "Status: 5.2.1 (mailbox disabled, not accepting messages)": the
+        # reporting MTA's own account of the failure comes before the reply.
+        text = f"{status_note}\n{diagnostic}"
+    elif reasons.by_text(diagnostic):
         text = diagnostic
     else:
         text = f"{diagnostic}\n{extra_text[: reasons.TEXT_LIMIT]}"
