@@ -975,3 +975,27 @@ def test_words_beside_the_status_code_come_before_the_reply() -> None:
     plain = data.replace(b"(mailbox disabled, not accepting messages)", b"(permanent failure)")
     [entry] = read_report(plain).reports
     assert entry.reason == "filtered"
+
+
+@pytest.mark.parametrize(
+    ("text", "status", "want"),
+    [
+        (
+            "Sorry, I wasn't able to establish an SMTP connection. (#4.4.1) I'm not going to "
+            "try again; this message has been in the queue too long.",
+            "4.4.1",
+            "networkerror",
+        ),
+        ("550 'box@example.net' is not a registered gateway user", "5.0.0", "rejected"),
+        ("550 5.4.1 All recipient addresses rejected : Access denied", "5.4.1", "rejected"),
+        (
+            "Delivery to the following recipients was aborted after 5.0 hour(s): box@example.net",
+            None,
+            "expired",
+        ),
+    ],
+)
+def test_stated_causes(text: str, status: str | None, want: str) -> None:
+    from dsnwatch.dsn.reasons import classify
+
+    assert classify(text, status, status_given=status is not None) == want

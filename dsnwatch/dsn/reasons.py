@@ -113,6 +113,8 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
             r"routing loop",
             r"loop detected",
             r"looping detected",
+            # The cause qmail states before it says it gave up on the queue.
+            r"(?:wasn't|was not|unable|not) (?:able )?to establish an? smtp connection",
         ),
     ),
     (
@@ -142,6 +144,10 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
         _rx(
             r"please provide a valid from",
             r"purported responsible address",
+            # Gateways that relay only for their registered senders.
+            r"not a registered gateway user",
+            # Exchange Online's refusal of every recipient for this sender.
+            r"all recipient addresses rejected ?: ?access denied",
             # A list that only members may post to refuses the poster, the sender.
             r"not a member of (?:this|the) (?:mailing )?list",
             # A domain block list naming the sender's domain, not the client's IP.
@@ -159,6 +165,8 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
         "expired",
         _rx(
             r"did not accept our requests to connect",
+            # "Delivery to the following recipients was aborted after 5.0 hour(s)".
+            r"aborted after \d+(?:\.\d+)? (?:hour|day|minute)",
             r"all hosts have been failing for a long time",
             r"not delivered within \d+ days",
             r"message expired",
