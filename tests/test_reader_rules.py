@@ -999,3 +999,23 @@ def test_stated_causes(text: str, status: str | None, want: str) -> None:
     from dsnwatch.dsn.reasons import classify
 
     assert classify(text, status, status_given=status is not None) == want
+
+
+def test_a_refusal_before_any_command_in_a_transcript_answered_the_connection() -> None:
+    from dsnwatch.dsn.smtp import CONN, RCPT, command_of
+
+    greeting = "... while talking to mx1.example.org.:\n<<< 554 IP=192.0.2.1 - refused (BL)\n"
+    assert command_of(greeting) == CONN
+    later = (
+        "... while talking to mx1.example.org.:\n>>> RCPT To:<box@example.org>\n"
+        "<<< 550 5.1.1 <box@example.org>... User unknown\n"
+    )
+    assert command_of(later) == RCPT
+    data = _dsn(
+        "   ----- Transcript of session follows -----\n" + greeting,
+        "Reporting-MTA: dns; relay.example.org\n\n"
+        "Final-Recipient: rfc822; box@example.org\nAction: failed\nStatus: 5.5.0\n"
+        "Diagnostic-Code: smtp; 554 IP=192.0.2.1 - A problem occurred. (BL)\n",
+    )
+    [entry] = read_report(data).reports
+    assert entry.reason == "blocked"

@@ -77,12 +77,23 @@ def command_of(text: str) -> str | None:
     return best[1] if best else None
 
 
+# "... while talking to mx.example.org.:" opens the account of one connection.
+_TALKING = re.compile(r"^\W*while talking to\b", re.I)
+
+
 def _from_transcript(text: str) -> str | None:
-    """The first command of a transcript that drew a real refusal (not 503 bad sequence)."""
-    if ">>>" not in text:
+    """The first command of a transcript that drew a real refusal (not 503 bad sequence).
+
+    A refusal read before any command was sent on a connection answered the
+    connection itself: the server's greeting.
+    """
+    if "<<<" not in text:
         return None
     last: str | None = None
     for line in text.split("\n"):
+        if "alking to" in line and _TALKING.match(line):
+            last = CONN
+            continue
         sent = _SENT.match(line)
         if sent:
             last = _NAMES.get(sent.group(1).lower())
