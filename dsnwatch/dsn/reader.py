@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 from email.message import Message
-from email.utils import getaddresses, parseaddr
+from email.utils import parseaddr
 from functools import lru_cache
 from typing import Final
 
-from dsnwatch.dsn import lda, listnotice, providers, reasons, reporters, sesjson, smtp
+from dsnwatch.dsn import addrlist, lda, listnotice, providers, reasons, reporters, sesjson, smtp
 from dsnwatch.dsn.fields import parse_fields, strip_type
 from dsnwatch.dsn.mime import (
     Parts,
@@ -200,7 +200,7 @@ def _describe_original(report: Report, original: Message | None) -> None:
     report.original_message_id = (original.get("Message-ID") or "").strip() or None
     report.original_subject = decode_words(original.get("Subject")) or None
     sender = original.get("From") or original.get("Return-Path") or ""
-    report.original_sender = parseaddr(decode_words(sender))[1] or None
+    report.original_sender = addrlist.first_address(decode_words(sender)) or None
 
 
 # --- RFC 3464 / RFC 6533 -----------------------------------------------------
@@ -470,7 +470,7 @@ def _own_addresses(message: Message) -> set[str]:
     values: list[str] = []
     for name in ("From", "To", "Return-Path", "Sender", "Reply-To", "Delivered-To", "Cc"):
         values.extend(str(v) for v in message.get_all(name) or [])
-    found = {addr.lower() for _, addr in getaddresses(values) if addr}
+    found = {addr.lower() for addr in addrlist.addresses(*values)}
     return found
 
 
@@ -519,7 +519,7 @@ def _read_free_text(report: Report, message: Message, text: str, original: Messa
     own = _own_addresses(message)
     if original is not None:
         for name in ("From", "Return-Path", "Sender", "Reply-To"):
-            sender = parseaddr(str(original.get(name) or ""))[1].lower()
+            sender = addrlist.first_address(str(original.get(name) or "")).lower()
             if sender:
                 own.add(sender)
     recipients = _pick_recipients(text, own, message, original)
@@ -537,7 +537,7 @@ def _pick_recipients(
     text: str, own: set[str], message: Message, original: Message | None
 ) -> list[str]:
     failed_header = ", ".join(str(v) for v in message.get_all("X-Failed-Recipients") or [])
-    strong: list[str] = [a for _, a in getaddresses([failed_header]) if a]
+    strong: list[str] = addrlist.addresses(failed_header)
     lines = text.split("\n")
     weak: list[str] = []
     # The bounce's own addressee named where a failed recipient stands: a message
@@ -562,7 +562,7 @@ def _pick_recipients(
             weak.append(address)
     chosen = strong or weak or own_strong
     if not chosen and original is not None:
-        chosen = [a for _, a in getaddresses([str(original.get("To") or "")]) if a]
+        chosen = addrlist.addresses(str(original.get("To") or ""))
     out: list[str] = []
     seen: set[str] = set()
     for address in chosen:
@@ -689,11 +689,11 @@ def _read_complaint(report: Report, parts: Parts, own_text: str, original: Messa
         if _address(v)
     ]
     if not recipients and original is not None:
-        recipients = [a for _, a in getaddresses([str(original.get("To") or "")]) if "@" in a]
+        recipients = [a for a in addrlist.addresses(str(original.get("To") or "")) if "@" in a]
     if not recipients:
         found = re.search(r"^to:\s*(.+)$", own_text, re.I | re.M)
         if found:
-            recipients = [a for _, a in getaddresses([found.group(1)]) if "@" in a]
+            recipients = [a for a in addrlist.addresses(found.group(1)) if "@" in a]
     source_ip = fields.get("source-ip")
     for recipient in dict.fromkeys(recipients):
         report.reports.append(
@@ -724,7 +724,7 @@ def _is_unsubscribe_request(message: Message, subject: str) -> bool:
 
 
 def _read_unsubscribe_request(report: Report, message: Message) -> None:
-    sender = parseaddr(decode_words(message.get("From")))[1]
+    sender = addrlist.first_address(decode_words(message.get("From")))
     if "@" in sender:
         # The recipient opted out of the sender's mail: an opt-out complaint.
         report.reports.append(
@@ -752,10 +752,10 @@ _GONE_REASONS: Final = frozenset({"suspend", "userunknown", "hasmoved"})
 
 
 def _read_auto_reply(report: Report, message: Message) -> None:
-    sender = parseaddr(decode_words(message.get("From")))[1]
+    sender = addrlist.first_address(decode_words(message.get("From")))
     if _SYSTEM_LOCALS.match(sender.split("@", 1)[0]):
         # Sent from a no-reply address on behalf of the mailbox it names for replies.
-        sender = parseaddr(decode_words(message.get("Reply-To")))[1] or sender
+        sender = addrlist.first_address(decode_words(message.get("Reply-To"))) or sender
     if not sender:
         return
     body = ""

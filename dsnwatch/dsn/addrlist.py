@@ -1,0 +1,65 @@
+"""Addresses of a header such as To or From, read cheaply.
+
+The standard library's address parser handles every corner of RFC 5322 but costs
+more than the rest of reading a bounce's headers. Most headers are plain
+("a@example.org", "Name <a@example.org>, b@example.org"); those are split here
+with string operations and anything unusual goes to the standard parser, so the
+result is the same.
+"""
+
+from __future__ import annotations
+
+import re
+from email.utils import getaddresses, parseaddr
+
+# Characters after which a header needs the full grammar (quotes, comments,
+# groups, escapes, source routes).
+_UNUSUAL = frozenset('"()\\;:[]')
+_SIMPLE = re.compile(r"[\w+-]+(?:\.[\w+-]+)*@[\w-]+(?:\.[\w-]+)*")
+_NAME = re.compile(r"[\w' -]*")
+
+
+def addresses(*values: str) -> list[str]:
+    """The addresses in header values, in order; empty ones dropped."""
+    out: list[str] = []
+    for value in values:
+        if not value:
+            continue
+        plain = _plain(value)
+        if plain is None:
+            out.extend(a for _, a in getaddresses([value]) if a)
+        else:
+            out.extend(plain)
+    return out
+
+
+def first_address(value: str) -> str:
+    """The first address in a header value, or an empty string."""
+    if not value:
+        return ""
+    plain = _plain(value)
+    if plain is None or value.lstrip().startswith(","):
+        return parseaddr(value)[1]
+    return plain[0] if plain else ""
+
+
+def _plain(value: str) -> list[str] | None:
+    """Addresses of a plain header ("a@b", "Name <a@b>", lists of those), else None."""
+    if not _UNUSUAL.isdisjoint(value):
+        return None
+    out: list[str] = []
+    for piece in value.split(","):
+        piece = piece.strip()
+        if not piece:
+            continue
+        lt = piece.find("<")
+        if lt < 0:
+            address, name = piece, ""
+        elif piece.endswith(">"):
+            address, name = piece[lt + 1 : -1], piece[:lt]
+        else:
+            return None
+        if _SIMPLE.fullmatch(address) is None or _NAME.fullmatch(name) is None:
+            return None
+        out.append(address)
+    return out
