@@ -10,11 +10,31 @@ from hypothesis import strategies as st
 from dsnwatch.dsn.addrlist import addresses, first_address
 
 _PIECES = st.sampled_from(
-    ["a", "b.c", "@", "example.org", " ", ",", "<", ">", "Name", "\t", "\n ", "x-y", "+", "."]
+    [
+        "a",
+        "b.c",
+        "@",
+        "example.org",
+        " ",
+        ",",
+        "<",
+        ">",
+        "Name",
+        "\t",
+        "\n ",
+        "x-y",
+        "+",
+        ".",
+        '"',
+        "(",
+        ")",
+        '"Mail, Daemon"',
+        "(Mail System)",
+    ]
 )
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(st.lists(_PIECES, max_size=14).map("".join))
 def test_same_addresses_as_the_standard_parser(value: str) -> None:
     assert addresses(value) == [a for _, a in getaddresses([value]) if a]

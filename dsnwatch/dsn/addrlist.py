@@ -17,6 +17,10 @@ from email.utils import getaddresses, parseaddr
 _UNUSUAL = frozenset('"()\\;:[]')
 _SIMPLE = re.compile(r"[\w+-]+(?:\.[\w+-]+)*@[\w-]+(?:\.[\w-]+)*")
 _NAME = re.compile(r"[\w' -]*")
+# One address with a quoted name or a trailing comment, the usual From of a bounce:
+# '"Mail Delivery System" <MAILER-DAEMON@example.org>', 'a@example.org (Name)'.
+_QUOTED_NAME = re.compile(r'\s*"[^"\\]*"\s*<(' + _SIMPLE.pattern + r")>\s*")
+_COMMENTED = re.compile(r"\s*(" + _SIMPLE.pattern + r")\s*\([^()\\\"]*\)\s*")
 
 
 def addresses(*values: str) -> list[str]:
@@ -46,7 +50,8 @@ def first_address(value: str) -> str:
 def _plain(value: str) -> list[str] | None:
     """Addresses of a plain header ("a@b", "Name <a@b>", lists of those), else None."""
     if not _UNUSUAL.isdisjoint(value):
-        return None
+        single = _QUOTED_NAME.fullmatch(value) or _COMMENTED.fullmatch(value)
+        return [single.group(1)] if single else None
     out: list[str] = []
     for piece in value.split(","):
         piece = piece.strip()

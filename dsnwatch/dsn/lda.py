@@ -107,12 +107,13 @@ def reason_for(text: str, command: str | None) -> str | None:
     """
     if not text or command not in (None, "DATA"):
         return None
-    lowered = " ".join(text.lower().split())
+    lowered = text.lower()
     for agent in AGENTS:
         if not agent.writes(lowered):
             continue
+        folded = " ".join(lowered.split())
         for reason, pattern in agent.meanings:
-            if pattern.search(lowered):
+            if pattern.search(folded):
                 return reason
         return "mailererror"
     return None

@@ -34,6 +34,73 @@ class _TextHeaders(Compat32):
             return raw.decode("utf-8", "replace")
 
 
+class Part(Message):
+    """A message or MIME part whose headers are final once parsed.
+
+    Readers ask a part for its content type and parameters many times; the
+    standard class parses the header again on every call. Here each answer is
+    kept after the first call, which is sound because parsed headers never change.
+    """
+
+    def get_content_type(self) -> str:
+        cached: str | None = self.__dict__.get("_ctype")
+        if cached is None:
+            cached = super().get_content_type()
+            self.__dict__["_ctype"] = cached
+        return cached
+
+    def get_param(  # type: ignore[override]
+        self,
+        param: str,
+        failobj: object = None,
+        header: str = "content-type",
+        unquote: bool = True,
+    ) -> object:
+        cache: dict[tuple[str, str, bool], object] = self.__dict__.setdefault("_params", {})
+        key = (param, header, unquote)
+        if key not in cache:
+            value = self.get(header) if unquote else None
+            found = _plain_param(value, param.lower()) if isinstance(value, str) else None
+            cache[key] = (
+                super().get_param(param, _ABSENT, header, unquote) if found is None else found
+            )
+        found = cache[key]
+        return failobj if found is _ABSENT else found
+
+
+_ABSENT = object()
+
+
+def _plain_param(value: str, name: str) -> object | None:
+    """A parameter of a header without RFC 2231 parts or escapes, read as the
+    standard class reads it (`_ABSENT` when missing); None when the value needs
+    the standard class."""
+    if "*" in value or "\\" in value:
+        return None
+    pieces = value.split(";")
+    if '"' in value:
+        # Rejoin pieces split inside a quoted string.
+        joined: list[str] = []
+        for piece in pieces:
+            if joined and joined[-1].count('"') % 2:
+                joined[-1] += ";" + piece
+            else:
+                joined.append(piece)
+        pieces = joined
+    # The type itself ("multipart/mixed") is tried as a name too, as the standard class does.
+    for piece in pieces:
+        key, _, val = piece.partition("=")
+        if key.strip().lower() != name:
+            continue
+        val = val.strip()
+        if len(val) > 1 and val[0] == '"' and val[-1] == '"':
+            return val[1:-1]
+        if len(val) > 1 and val[0] == "<" and val[-1] == ">":
+            return val[1:-1]
+        return val
+    return _ABSENT
+
+
 def _only_surrogates(value: str) -> bool:
     """True when every non-ASCII character is an undecoded byte (a surrogate)."""
     return all(ord(c) < 128 or 0xDC80 <= ord(c) <= 0xDCFF for c in value)
@@ -211,7 +278,7 @@ _LEAF_MESSAGE_TYPES = frozenset(
 
 def _parse_head(text: str, digest_child: bool = False) -> tuple[Message, str]:
     """The header block of `text` as a Message, and the body that follows it."""
-    message = Message(policy=POLICY)
+    message = Part(policy=POLICY)
     if digest_child:
         message.set_default_type("message/rfc822")
     match = _HEAD_BLOCK.match(text)

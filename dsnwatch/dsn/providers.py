@@ -42,8 +42,12 @@ class Provider:
 
     def serves(self, host: str, lowered: str) -> bool:
         """True when the remote host is one of its servers or a mark is in `lowered`."""
-        if host and any(host == h or host.endswith("." + h) for h in self.hosts):
-            return True
+        if host:
+            for suffix in self.hosts:
+                if host.endswith(suffix) and (
+                    len(host) == len(suffix) or host[-len(suffix) - 1] == "."
+                ):
+                    return True
         return any(mark in lowered for mark in self.marks)
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from dsnwatch.dsn.gates import literal_gate, opens
+
 # Command names as this module reports them.
 CONN: Final = "CONN"
 HELO: Final = "HELO"
@@ -48,6 +50,9 @@ _STAGES: Final[list[tuple[re.Pattern[str], str]]] = [
     (re.compile(r"\((?:end of )?data\)"), DATA),
 ]
 
+# Each stage pattern with the literals one of which any match must contain.
+_GATED_STAGES: Final = [(p, stage, literal_gate(p.pattern)) for p, stage in _STAGES]
+
 # A sendmail-style transcript: ">>> RCPT To:<...>" then "<<< 550 ...".
 _SENT = re.compile(r"^\s*>>> ?([a-z]{4})\b", re.I)
 _REPLY = re.compile(r"^\s*<<< ?([245])(\d\d)\b")
@@ -70,7 +75,9 @@ def command_of(text: str) -> str | None:
         return found
     folded = " ".join(text.split()).lower()
     best: tuple[int, str] | None = None
-    for pattern, stage in _STAGES:
+    for pattern, stage, gate in _GATED_STAGES:
+        if not opens(gate, folded):
+            continue
         m = pattern.search(folded)
         if m and (best is None or m.start() < best[0]):
             best = (m.start(), stage)
