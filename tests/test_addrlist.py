@@ -7,7 +7,7 @@ from email.utils import getaddresses, parseaddr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dsnwatch.dsn.addrlist import addresses, first_address
+from dsnwatch.dsn.addrlist import addresses, first_address, name_and_address
 
 _PIECES = st.sampled_from(
     [
@@ -39,6 +39,7 @@ _PIECES = st.sampled_from(
 def test_same_addresses_as_the_standard_parser(value: str) -> None:
     assert addresses(value) == [a for _, a in getaddresses([value]) if a]
     assert first_address(value) == parseaddr(value)[1]
+    assert name_and_address(value) == parseaddr(value)
 
 
 def test_plain_and_named_addresses() -> None:

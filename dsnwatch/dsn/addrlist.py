@@ -47,6 +47,22 @@ def first_address(value: str) -> str:
     return plain[0] if plain else ""
 
 
+_NAMED = re.compile(r"\s*(?:\"([^\"\\]*)\"|([\w' -]*?))\s*<(" + _SIMPLE.pattern + r")>\s*")
+_BARE = re.compile(r"\s*(" + _SIMPLE.pattern + r")\s*(?:\(([^()\\\"]*)\))?\s*")
+
+
+def name_and_address(value: str) -> tuple[str, str]:
+    """(display name, address) of a one-address header, as `parseaddr` gives them."""
+    m = _NAMED.fullmatch(value) if value else None
+    if m is not None:
+        name = m.group(1) if m.group(1) is not None else " ".join(m.group(2).split())
+        return name, m.group(3)
+    m = _BARE.fullmatch(value) if value else None
+    if m is not None and m.group(2) is None:
+        return "", m.group(1)
+    return parseaddr(value)
+
+
 def _plain(value: str) -> list[str] | None:
     """Addresses of a plain header ("a@b", "Name <a@b>", lists of those), else None."""
     if not _UNUSUAL.isdisjoint(value):

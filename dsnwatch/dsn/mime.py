@@ -12,6 +12,7 @@ from email.errors import MessageError
 from email.header import decode_header, make_header
 from email.message import Message
 from email.policy import Compat32
+from typing import Any
 
 
 class _TextHeaders(Compat32):
@@ -39,8 +40,29 @@ class Part(Message):
 
     Readers ask a part for its content type and parameters many times; the
     standard class parses the header again on every call. Here each answer is
-    kept after the first call, which is sound because parsed headers never change.
+    kept after the first call and forgotten when a header is set, replaced or removed
+    (set_raw is used only while parsing, before anything is asked).
     """
+
+    def _forget(self) -> None:
+        for key in ("_ctype", "_params"):
+            self.__dict__.pop(key, None)
+
+    def replace_header(self, _name: str, _value: Any) -> None:
+        super().replace_header(_name, _value)
+        self._forget()
+
+    def __delitem__(self, name: str) -> None:
+        super().__delitem__(name)
+        self._forget()
+
+    def __setitem__(self, name: str, val: Any) -> None:
+        super().__setitem__(name, val)
+        self._forget()
+
+    def set_default_type(self, ctype: str) -> None:
+        super().set_default_type(ctype)
+        self._forget()
 
     def get_content_type(self) -> str:
         cached: str | None = self.__dict__.get("_ctype")

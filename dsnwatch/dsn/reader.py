@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from email.message import Message
-from email.utils import parseaddr
 from functools import lru_cache
 from typing import Final
 
@@ -47,6 +46,7 @@ _BOUNCE_SUBJECT = re.compile(
     r"notification d'état|delivery error",
     re.I,
 )
+# Searched on lower-cased text (a case-blind search of a long text costs far more).
 _BOUNCE_BODY = re.compile(
     r"could not be delivered|couldn't be delivered|was not delivered|undeliverable|"
     r"delivery (?:to the following|has failed|failed)|permanent(?:ly)? (?:error|fatal|failure)|"
@@ -59,7 +59,6 @@ _BOUNCE_BODY = re.compile(
     r"could not be sent|not able to be delivered|unable to deliver|"
     # Apache James quotes the refusal under a fixed heading.
     r"error message below:",
-    re.I,
 )
 _AUTOREPLY_SUBJECT = re.compile(
     r"^(?:auto(?:matic)?[ -]?(?:reply|response|antwort)|out of (?:the )?office|"
@@ -781,7 +780,7 @@ def _read_auto_reply(report: Report, message: Message) -> None:
 
 def _is_bounce(message: Message, text: str) -> bool:
     from_header = str(message.get("From") or "")
-    name, sender = parseaddr(from_header)
+    name, sender = addrlist.name_and_address(from_header)
     local = sender.lower().split("@", 1)[0]
     return_path = (message.get("Return-Path") or "").strip()
     subject = decode_words(message.get("Subject"))
@@ -794,8 +793,11 @@ def _is_bounce(message: Message, text: str) -> bool:
     )
     if message.get("X-Failed-Recipients"):
         return True
-    if _BOUNCE_SUBJECT.search(subject) and (from_daemon or _BOUNCE_BODY.search(text)):
+    if _BOUNCE_SUBJECT.search(subject) and from_daemon:
         return True
-    if from_daemon and (_BOUNCE_BODY.search(text) or return_path in ("<>", "")):
+    if from_daemon and return_path in ("<>", ""):
         return True
-    return bool(_BOUNCE_BODY.search(text) and return_path == "<>")
+    if not (from_daemon or return_path == "<>" or _BOUNCE_SUBJECT.search(subject)):
+        return False
+    # The body is read last: the headers above decide most messages.
+    return _BOUNCE_BODY.search(text.lower()) is not None
