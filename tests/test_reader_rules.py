@@ -43,6 +43,26 @@ def test_every_reason_gate_lets_its_own_matches_through(reason: str, index: int)
     check()
 
 
+def _all_phrases() -> list[tuple[str, str]]:
+    from dsnwatch.dsn.reasons import _PHRASES_OF
+
+    return [(r, p) for r, pattern in PHRASES for p in _PHRASES_OF[pattern.pattern]]
+
+
+@pytest.mark.parametrize(("reason", "phrase"), _all_phrases())
+def test_every_phrase_gate_lets_its_own_matches_through(reason: str, phrase: str) -> None:
+    gate = literal_gate(phrase)
+    if gate is None:
+        return
+
+    @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+    @given(st.from_regex(phrase))
+    def check(text: str) -> None:
+        assert any(literal in text for literal in gate), (reason, phrase, text)
+
+    check()
+
+
 # --- MIME splitting ---------------------------------------------------------------
 
 _NESTED = b"""From: MAILER-DAEMON@mx.example.org

@@ -84,8 +84,14 @@ def is_hard_bounce(reason: str, status: str | None, reply_code: str | None) -> b
     return False
 
 
+# The phrases each pattern was made of, so that each can also be searched alone.
+_PHRASES_OF: dict[str, tuple[str, ...]] = {}
+
+
 def _rx(*phrases: str) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{p})" for p in phrases))
+    pattern = re.compile("|".join(f"(?:{p})" for p in phrases))
+    _PHRASES_OF[pattern.pattern] = phrases
+    return pattern
 
 
 # Ordered: the first reason whose phrases match wins, so narrow causes come first.
@@ -874,26 +880,40 @@ def by_text(text: str) -> str | None:
     return _first_reason(fold(text[:TEXT_LIMIT]))
 
 
-# Each reason's pattern with the literals one of which any match must contain.
-_GATED: Final[list[tuple[str, re.Pattern[str], tuple[str, ...] | None]]] = [
-    (reason, pattern, literal_gate(pattern.pattern)) for reason, pattern in PHRASES
+Gate = tuple[str, ...] | None
+# Each reason with its gate (literals one of which any match must contain) and
+# its phrases, each with its own gate: a long alternation searched whole costs
+# far more than the few phrases whose own literals are in the text.
+_GATED: Final[list[tuple[str, Gate, list[tuple[re.Pattern[str], Gate]]]]] = [
+    (
+        reason,
+        literal_gate(pattern.pattern),
+        [(re.compile(p), literal_gate(p)) for p in _PHRASES_OF[pattern.pattern]],
+    )
+    for reason, pattern in PHRASES
 ]
 
 
 @lru_cache(maxsize=512)
 def _first_reason(folded: str) -> str | None:
     # Cached: the same diagnostic is looked at for every recipient and every step.
-    for reason, pattern, gate in _GATED:
+    # The gate loops are written out: this runs for every diagnostic.
+    for reason, gate, phrases in _GATED:
         if gate is not None:
-            # Substring tests are far cheaper than the search they spare (inlined:
-            # this loop runs for every diagnostic).
             for literal in gate:
                 if literal in folded:
                     break
             else:
                 continue
-        if pattern.search(folded):
-            return reason
+        for pattern, own in phrases:
+            if own is not None:
+                for literal in own:
+                    if literal in folded:
+                        break
+                else:
+                    continue
+            if pattern.search(folded):
+                return reason
     return None
 
 
