@@ -1039,3 +1039,23 @@ def test_a_refusal_before_any_command_in_a_transcript_answered_the_connection() 
     )
     [entry] = read_report(data).reports
     assert entry.reason == "blocked"
+
+
+def test_postfix_without_a_report_for_the_recipient_is_undefined() -> None:
+    data = (
+        b"From: MAILER-DAEMON@relay.example.org (Mail Delivery System)\n"
+        b"To: sender@example.com\nSubject: Undelivered Mail Returned to Sender\n"
+        b"MIME-Version: 1.0\n"
+        b'Content-Type: multipart/report; report-type=delivery-status; boundary="b1"\n\n'
+        b"--b1\nContent-Type: text/plain\n\nThis is the mail system at host relay.example.org.\n\n"
+        b"I'm sorry to have to inform you that your message could not\n"
+        b"be delivered to one or more recipients.\n\n"
+        b"\t--- Delivery report unavailable ---\n\n"
+        b"--b1\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; relay.example.org\n\n"
+        b"--b1\nContent-Type: message/rfc822\n\nFrom: sender@example.com\nTo: box@example.net\n"
+        b"Subject: hello\n\nhi\n--b1--\n"
+    )
+    [entry] = read_report(data).reports
+    assert entry.recipient == "box@example.net"
+    assert entry.reason == "undefined"
+    assert entry.hard_bounce is False

@@ -96,6 +96,8 @@ def _rx(*phrases: str) -> re.Pattern[str]:
 
 # Ordered: the first reason whose phrases match wins, so narrow causes come first.
 PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
+    # Postfix's notice when it kept no report for the recipient: nothing to go on.
+    ("undefined", _rx(r"delivery report unavailable")),
     # Narrow phrases whose words would otherwise be caught by a broader reason below.
     ("mailererror", _rx(r"pipe to \|", r"procmail", r"x-unix;")),
     (
