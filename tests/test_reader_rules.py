@@ -1059,3 +1059,30 @@ def test_postfix_without_a_report_for_the_recipient_is_undefined() -> None:
     assert entry.recipient == "box@example.net"
     assert entry.reason == "undefined"
     assert entry.hard_bounce is False
+
+
+def test_a_provider_notice_states_the_cause_when_the_report_gives_no_diagnostic() -> None:
+    data = _dsn(
+        "The user(s) account is disabled.\n\n\n"
+        "<box@ezweb.ne.jp>: 550 user unknown (in reply to RCPT TO command)\n",
+        "Reporting-MTA: dns; lsean.ezweb.ne.jp\n\n"
+        "Final-Recipient: rfc822; box@ezweb.ne.jp\nAction: failed\nStatus: 5.0.0\n",
+    )
+    [entry] = read_report(data).reports
+    assert entry.reason == "suspend"
+    assert entry.hard_bounce is False
+
+
+def test_sms_gateway_notice_of_an_unknown_number() -> None:
+    data = (
+        b"From: post_master@vtext.com\nTo: sender@example.com\nSubject: Undeliverable Message\n"
+        b"Content-Type: text/plain\n\n"
+        b"Error: Invalid user address\n\nError message below:\n"
+        b"550 - Requested action not taken: no such user here\n\n"
+        b"Message details:\n  Subject: hi\n  MAIL FROM: sender@example.com\n"
+        b"  RCPT TO: 5550100@vtext.com\n  From: sender@example.com\n"
+    )
+    [entry] = read_report(data).reports
+    assert entry.recipient == "5550100@vtext.com"
+    assert entry.reason == "userunknown"
+    assert entry.hard_bounce is True

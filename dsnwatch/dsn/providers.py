@@ -186,9 +186,19 @@ PROVIDERS: Final[tuple[Provider, ...]] = (
         "KDDI",
         hosts=("ezweb.ne.jp", "au.com"),
         rules=(
+            # Its own notices open with the cause, before the refusal they quote.
+            _rule(r"the user\(s\) account is (?:disabled|temporarily limited)", "suspend"),
+            _rule(r"the user\(s\) account is temporarily over quota", "mailboxfull"),
             _rule(r"550 : user unknown", "filtered"),
             _rule(r">: user unknown", "userunknown"),
         ),
+    ),
+    # Verizon's SMS and MMS gateways report an unknown number in their own notice.
+    Provider(
+        "Verizon",
+        hosts=("vtext.com", "vzwpix.com"),
+        marks=("@vtext.com", "@vzwpix.com"),
+        rules=(_rule(r"no such user here|no valid recipients", "userunknown"),),
     ),
     # Symantec MessageLabs (Email Security.cloud) refuses unknown recipients with 542.
     Provider(

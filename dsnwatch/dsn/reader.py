@@ -385,7 +385,11 @@ def _finish(
         reply_code=entry.reply_code,
     )
     # A provider's own code says more than generic wording or the status code.
-    provider_text = f"{diagnostic}\n{extra_text[: reasons.TEXT_LIMIT]}"
+    own_text = f"{diagnostic}\n{extra_text[: reasons.TEXT_LIMIT]}"
+    # With the report's whole text: a notice may state the cause away from the address.
+    context = f"{own_text}\n{whole_text[: reasons.TEXT_LIMIT]}" if whole_text else own_text
+    # Without a diagnostic of its own, a provider's notice is read whole.
+    provider_text = own_text if diagnostic else context
     reason = (
         providers.reason_for(
             entry.remote_mta,
@@ -397,7 +401,7 @@ def _finish(
         or reason
     )
     # A delivery program's own words say more than the status the MTA chose.
-    local = lda.reason_for(f"{provider_text}\n{whole_text[: reasons.TEXT_LIMIT]}", command)
+    local = lda.reason_for(context, command)
     reason = local or reason
     entry.reason = reason
     entry.hard_bounce = reasons.is_hard_bounce(reason, entry.status, entry.reply_code)
