@@ -308,17 +308,24 @@ def _parse_head(text: str, digest_child: bool = False) -> tuple[Message, str]:
     lines = text[:pos].split("\n")
     if lines[-1] == "":
         lines.pop()
-    name_lines: list[str] = []
+    # Where set_raw would append each (name, value): compat32 stores them as given.
+    store: list[tuple[str, str]] = message.__dict__["_headers"]
+    first: str | None = None  # the first line of the header under way
+    folded: list[str] | None = None  # its continuation lines
     pushed_back = -1
     for index, line in enumerate(lines):
-        if line[:1] in (" ", "\t"):
-            if name_lines:
-                name_lines.append(line)
+        lead = line[:1]
+        if lead == " " or lead == "\t":
+            if first is not None:
+                if folded is None:
+                    folded = [line]
+                else:
+                    folded.append(line)
             continue
-        if name_lines:
-            _set_header(message, name_lines)
-            name_lines = []
-        if line.startswith("From "):
+        if first is not None:
+            store.append(_header(first, folded))
+            first = folded = None
+        if lead == "F" and line.startswith("From "):
             if index == 0:
                 message.set_unixfrom(line)
                 continue
@@ -329,9 +336,9 @@ def _parse_head(text: str, digest_child: bool = False) -> tuple[Message, str]:
             continue
         if line.find(":") <= 0:
             continue
-        name_lines = [line]
-    if name_lines:
-        _set_header(message, name_lines)
+        first = line
+    if first is not None:
+        store.append(_header(first, folded))
     if text[pos : pos + 1] == "\n":
         pos += 1  # the blank line that ends the headers
     if pushed_back >= 0:
@@ -341,12 +348,14 @@ def _parse_head(text: str, digest_child: bool = False) -> tuple[Message, str]:
     return message, text[pos:]
 
 
-def _set_header(message: Message, lines: list[str]) -> None:
+def _header(first: str, folded: list[str] | None) -> tuple[str, str]:
     # As the standard parser stores it: folding kept, the first line's leading
     # white space dropped.
-    name, _, value = lines[0].partition(":")
-    value = value.lstrip(" \t") + "".join("\n" + line for line in lines[1:])
-    message.set_raw(name, value.rstrip("\r\n"))
+    name, _, value = first.partition(":")
+    value = value.lstrip(" \t")
+    if folded:
+        value = value + "\n" + "\n".join(folded)
+    return name, value.rstrip("\r\n")
 
 
 def _parse(text: str, depth: int, digest_child: bool = False) -> Message:
