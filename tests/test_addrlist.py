@@ -47,3 +47,13 @@ def test_plain_and_named_addresses() -> None:
     assert addresses(value) == ["one@example.org", "two@example.net"]
     # Quotes and comments go to the full grammar.
     assert addresses('"Doe, J" <j@example.org> (work)') == ["j@example.org"]
+
+
+def test_long_hostile_headers_stay_fast() -> None:
+    import time
+
+    for value in ("x" + " " * 20000 + "y", "a" * 20000, "x <a@b.example" + " " * 20000):
+        start = time.perf_counter()
+        name_and_address(value)
+        addresses(value)
+        assert time.perf_counter() - start < 0.5, value[:20]

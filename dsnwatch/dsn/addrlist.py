@@ -17,6 +17,7 @@ from email.utils import getaddresses, parseaddr
 _UNUSUAL = frozenset('"()\\;:[]')
 _SIMPLE = re.compile(r"[\w+-]+(?:\.[\w+-]+)*@[\w-]+(?:\.[\w-]+)*")
 _NAME = re.compile(r"[\w' -]*")
+_NAME_IN_QUOTES = re.compile(r'[^"\\]*')
 # One address with a quoted name or a trailing comment, the usual From of a bounce:
 # '"Mail Delivery System" <MAILER-DAEMON@example.org>', 'a@example.org (Name)'.
 _QUOTED_NAME = re.compile(r'\s*"[^"\\]*"\s*<(' + _SIMPLE.pattern + r")>\s*")
@@ -47,17 +48,33 @@ def first_address(value: str) -> str:
     return plain[0] if plain else ""
 
 
-_NAMED = re.compile(r"\s*(?:\"([^\"\\]*)\"|([\w' -]*?))\s*<(" + _SIMPLE.pattern + r")>\s*")
-_BARE = re.compile(r"\s*(" + _SIMPLE.pattern + r")\s*(?:\(([^()\\\"]*)\))?\s*")
+_BARE = re.compile(r"\s*(" + _SIMPLE.pattern + r")(?:\s*\(([^()\\\"]*)\))?\s*")
 
 
 def name_and_address(value: str) -> tuple[str, str]:
     """(display name, address) of a one-address header, as `parseaddr` gives them."""
-    m = _NAMED.fullmatch(value) if value else None
-    if m is not None:
-        name = m.group(1) if m.group(1) is not None else " ".join(m.group(2).split())
-        return name, m.group(3)
-    m = _BARE.fullmatch(value) if value else None
+    if not value:
+        return parseaddr(value)
+    end = value.rstrip().rfind(">")
+    lt = value.find("<")
+    if (
+        0 <= lt < end
+        and value.count("<") == 1
+        and value.count(">") == 1
+        and not value[end + 1 :].strip()
+    ):
+        address, name = value[lt + 1 : end], value[:lt]
+        if _SIMPLE.fullmatch(address) is not None:
+            quoted = name.strip()
+            if (
+                len(quoted) > 1
+                and quoted[0] == quoted[-1] == '"'
+                and _NAME_IN_QUOTES.fullmatch(quoted[1:-1])
+            ):
+                return quoted[1:-1], address
+            if _NAME.fullmatch(name) is not None:
+                return " ".join(name.split()), address
+    m = _BARE.fullmatch(value)
     if m is not None and m.group(2) is None:
         return "", m.group(1)
     return parseaddr(value)
