@@ -1008,6 +1008,9 @@ def test_words_beside_the_status_code_come_before_the_reply() -> None:
         ),
         ("550 'box@example.net' is not a registered gateway user", "5.0.0", "rejected"),
         ("550 5.4.1 All recipient addresses rejected : Access denied", "5.4.1", "rejected"),
+        # Sendmail's access database: a security refusal, not a block of the client.
+        ("550 5.7.1 <box@example.net>... Access denied", "5.7.1", "securityerror"),
+        ("554 Access denied: your client is listed", "5.7.1", "blocked"),
         (
             "Delivery to the following recipients was aborted after 5.0 hour(s): box@example.net",
             None,

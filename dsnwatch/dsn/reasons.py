@@ -142,7 +142,12 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
     ("authfailure", _rx(r"fails? to pass authentication")),
     (
         "securityerror",
-        _rx(r"unauthenticated senders? (?:are )?not allowed", r"turn on smtp authentication"),
+        _rx(
+            r"unauthenticated senders? (?:are )?not allowed",
+            r"turn on smtp authentication",
+            # Sendmail's access database refusing a recipient: "<addr>... Access denied".
+            r">\.\.\. access denied",
+        ),
     ),
     # "Unverifiable sending IP": the client's name and address do not confirm each other.
     ("requireptr", _rx(r"mismatches client ip", r"unverifi?y?able sending ip")),
