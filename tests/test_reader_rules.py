@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from dsnwatch.dsn import read_report
 from dsnwatch.dsn.gates import literal_gate
 from dsnwatch.dsn.mime import POLICY, parse_bytes, split_parts
-from dsnwatch.dsn.reasons import PHRASES
+from dsnwatch.dsn.reasons import PHRASES, is_hard_bounce
 
 # --- literal gates ----------------------------------------------------------------
 
@@ -39,6 +39,26 @@ def test_every_reason_gate_lets_its_own_matches_through(reason: str, index: int)
     @given(st.from_regex(pattern))
     def check(text: str) -> None:
         assert any(literal in text for literal in gate), (reason, text)
+
+    check()
+
+
+def _all_phrases() -> list[tuple[str, str]]:
+    from dsnwatch.dsn.reasons import _PHRASES_OF
+
+    return [(r, p) for r, pattern in PHRASES for p in _PHRASES_OF[pattern.pattern]]
+
+
+@pytest.mark.parametrize(("reason", "phrase"), _all_phrases())
+def test_every_phrase_gate_lets_its_own_matches_through(reason: str, phrase: str) -> None:
+    gate = literal_gate(phrase)
+    if gate is None:
+        return
+
+    @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+    @given(st.from_regex(phrase))
+    def check(text: str) -> None:
+        assert any(literal in text for literal in gate), (reason, phrase, text)
 
     check()
 
@@ -765,3 +785,307 @@ def test_malformed_address_notice_names_the_bracketed_address() -> None:
     )
     [entry] = read_report(notice).reports
     assert (entry.recipient, entry.reason) == ("second@example.net", "syntaxerror")
+
+
+# --- local delivery programs ------------------------------------------------------
+
+
+def test_dovecot_notice_in_the_text_part_names_a_full_mailbox() -> None:
+    data = _dsn(
+        "Your message to <box> was automatically rejected:\nNot enough disk space\n",
+        "Reporting-MTA: dns; relay.example.org\n\n"
+        "Final-Recipient: rfc822; box@example.net\nAction: failed\nStatus: 5.1.1\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 <box@example.net>... User Unknown\n",
+    )
+    [entry] = read_report(data).reports
+    assert entry.reason == "mailboxfull"
+    assert entry.hard_bounce is False
+
+
+@pytest.mark.parametrize(
+    ("diagnostic", "want"),
+    [
+        ('554 "|exec /usr/bin/procmail -f-"... Service unavailable', "systemerror"),
+        ("550 maildrop: maildir over quota.", "mailboxfull"),
+        ("550 vdelivermail: account is locked email bounced", "suspend"),
+        # A delivery program named, with words of its own not known here.
+        ("554 procmail: Couldn't chdir to the folder", "mailererror"),
+    ],
+)
+def test_delivery_program_words_name_the_reason(diagnostic: str, want: str) -> None:
+    data = _dsn(
+        "Delivery to the following recipient failed.",
+        "Reporting-MTA: dns; relay.example.org\n\n"
+        "Final-Recipient: rfc822; box@example.net\nAction: failed\nStatus: 5.5.0\n"
+        f"Diagnostic-Code: smtp; {diagnostic}\n",
+    )
+    [entry] = read_report(data).reports
+    assert entry.reason == want
+
+
+def test_delivery_program_words_do_not_count_at_rcpt() -> None:
+    data = _dsn(
+        "Delivery to the following recipient failed.",
+        "Reporting-MTA: dns; relay.example.org\n\n"
+        "Final-Recipient: rfc822; box@example.net\nAction: failed\nStatus: 5.1.1\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 your message to <box> was automatically rejected: "
+        "not enough disk space (in reply to RCPT TO command)\n",
+    )
+    [entry] = read_report(data).reports
+    assert entry.reason == "userunknown"
+
+
+# --- hard bounces -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "reply_code", "want"),
+    [("5.1.10", "550", True), (None, None, True), ("4.4.4", "451", False), (None, "421", False)],
+)
+def test_a_destination_taking_no_mail_is_hard_unless_temporary(
+    status: str | None, reply_code: str | None, want: bool
+) -> None:
+    assert is_hard_bounce("notaccept", status, reply_code) is want
+
+
+def test_free_text_null_mx_without_a_code_is_a_hard_bounce() -> None:
+    data = (
+        b"From: Mail Delivery System <MAILER-DAEMON@relay.example.org>\n"
+        b"To: sender@example.com\nSubject: Mail delivery failed\n\n"
+        b"This message was created automatically by mail delivery software.\n\n"
+        b"A message that you sent could not be delivered to one or more of its\n"
+        b"recipients. This is a permanent error. The following address(es) failed:\n\n"
+        b"  box@nomail.example.net\n    an MX or SRV record indicated no SMTP service\n"
+    )
+    [entry] = read_report(data).reports
+    assert entry.reason == "notaccept"
+    assert entry.hard_bounce is True
+
+
+# --- provider codes -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("remote", "text", "reply", "want"),
+    [
+        # Orange / La Poste: the label's number is the cause.
+        (
+            "smtpz4.laposte.net",
+            "554 5.7.1 Client host rejected: LPN000_630",
+            "554",
+            "policyviolation",
+        ),
+        ("smtp.wanadoo.fr", "550 5.5.0 Invalid recipient. LPN007_416", "550", "userunknown"),
+        (None, "421 mwinf0000 OFR004_104 [104] too many connections", "421", "ratelimited"),
+        # Spectrum: the AUP number falls in a range by cause.
+        (None, "550 5.1.0 sender rejected. see spectrum.net AUP#In-1310", "550", "ratelimited"),
+        (None, "550 5.1.0 refused, see spectrum.net AUP#Out-1110", "550", "requireptr"),
+        # KDDI: a refusal naming no one is the recipient's filter.
+        ("msmx.au.com", "550 : User unknown", "550", "filtered"),
+        (
+            "lsean.ezweb.ne.jp. (192.0.2.1)",
+            "550 <box@ezweb.example>: User unknown",
+            "550",
+            "userunknown",
+        ),
+        # MessageLabs: 542 is its refusal of an unknown recipient.
+        ("cluster1.eu.messagelabs.com", "542 box@example.net Rejected", "542", "userunknown"),
+        # Mimecast: the same words, told apart by the reply code.
+        (
+            "service1.mimecast.com",
+            "554 email rejected due to security policies",
+            "554",
+            "virusdetected",
+        ),
+        ("service1.mimecast.com", "550 Envelope blocked - User Entry", "550", "rejected"),
+        (
+            "mx.yahoodns.net",
+            "554 delivery error: dd This user doesn't have a x account",
+            "554",
+            "userunknown",
+        ),
+    ],
+)
+def test_provider_codes(remote: str | None, text: str, reply: str, want: str) -> None:
+    from dsnwatch.dsn.providers import reason_for
+
+    assert reason_for(remote, text, None, reply_code=reply) == want
+
+
+def test_provider_rules_need_the_provider_and_its_reply_code() -> None:
+    from dsnwatch.dsn.providers import reason_for
+
+    assert (
+        reason_for("mx.example.net", "542 box@example.net Rejected", None, reply_code="542") is None
+    )
+    assert reason_for("a.mimecast.com", "email rejected due to security policies", None) is None
+    assert reason_for("mx.example.net", "550 : User unknown", None, reply_code="550") is None
+
+
+def test_a_provider_that_wrote_the_report_is_known_by_its_reporting_host() -> None:
+    data = _dsn(
+        "This is the mail system at host omr-a01.mx.aol.com.",
+        "Reporting-MTA: dns; omr-a01.mx.aol.com\n\n"
+        "Final-Recipient: rfc822; box@example.net\nAction: failed\nStatus: 5.4.4\n"
+        "Diagnostic-Code: X-Outbound-Mail-Relay; Name service error for name=example.net "
+        "type=MX: Malformed or unexpected name server reply\n",
+    )
+    [entry] = read_report(data).reports
+    assert entry.reason == "notaccept"
+    assert entry.hard_bounce is True
+    # The same words from any other host are a DNS problem.
+    other = data.replace(b"mx.aol.com", b"mx.example.org")
+    [entry] = read_report(other).reports
+    assert entry.reason == "networkerror"
+
+
+# --- "no such user" when only the class of the failure is known ---------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "diagnostic", "want"),
+    [
+        ("5.0.0", "550 box@example.net... No such user", "filtered"),
+        ("5.0.0", "The email account that you tried to reach does not exist.", "filtered"),
+        ("5.1.1", "550 box@example.net... No such user", "userunknown"),
+        (
+            "5.0.0",
+            "550 5.1.1 <box@example.net>... User unknown (in reply to RCPT TO command)",
+            "userunknown",
+        ),
+    ],
+)
+def test_unknown_user_after_an_unspecified_failure_is_a_filter(
+    status: str, diagnostic: str, want: str
+) -> None:
+    data = _dsn(
+        "Your message could not be sent.",
+        "Reporting-MTA: dns; relay.example.org\n\n"
+        f"Final-Recipient: rfc822; box@example.net\nAction: failed\nStatus: {status}\n"
+        f"Diagnostic-Code: smtp; {diagnostic}\n",
+    )
+    [entry] = read_report(data).reports
+    assert entry.reason == want
+    assert entry.hard_bounce is (want == "userunknown")
+
+
+def test_a_version_number_is_not_a_status_code() -> None:
+    data = (
+        b"From: MAILER-DAEMON@relay.example.org\nTo: sender@example.com\n"
+        b"Subject: Undelivered Mail Returned to Sender\n\n"
+        b"The mail system\n\n<box@example.net>: 550 unknown user <box@example.net>\n"
+        b"Received: from relay (EHLO relay) by mx1.example.net (mta-5.5.0-3) with ESMTP\n"
+    )
+    [entry] = read_report(data).reports
+    assert entry.status != "5.5.0"
+    assert entry.reason == "filtered"
+
+
+def test_words_beside_the_status_code_come_before_the_reply() -> None:
+    data = _dsn(
+        "Immediately below you will find a list of the affected recipients.",
+        "Reporting-MTA: dns; relay.example.org\n\n"
+        "Final-Recipient: rfc822; box@example.net\nAction: failed\n"
+        "Status: 5.2.1 (mailbox disabled, not accepting messages)\n"
+        "Diagnostic-Code: smtp; 550 5.2.1 <box@example.net>... User Unknown\n",
+    )
+    [entry] = read_report(data).reports
+    assert entry.reason == "suspend"
+    # Words that name no cause ("permanent failure") leave the reply to decide.
+    plain = data.replace(b"(mailbox disabled, not accepting messages)", b"(permanent failure)")
+    [entry] = read_report(plain).reports
+    assert entry.reason == "filtered"
+
+
+@pytest.mark.parametrize(
+    ("text", "status", "want"),
+    [
+        (
+            "Sorry, I wasn't able to establish an SMTP connection. (#4.4.1) I'm not going to "
+            "try again; this message has been in the queue too long.",
+            "4.4.1",
+            "networkerror",
+        ),
+        ("550 'box@example.net' is not a registered gateway user", "5.0.0", "rejected"),
+        ("550 5.4.1 All recipient addresses rejected : Access denied", "5.4.1", "rejected"),
+        # Sendmail's access database: a security refusal, not a block of the client.
+        ("550 5.7.1 <box@example.net>... Access denied", "5.7.1", "securityerror"),
+        ("554 Access denied: your client is listed", "5.7.1", "blocked"),
+        (
+            "Delivery to the following recipients was aborted after 5.0 hour(s): box@example.net",
+            None,
+            "expired",
+        ),
+    ],
+)
+def test_stated_causes(text: str, status: str | None, want: str) -> None:
+    from dsnwatch.dsn.reasons import classify
+
+    assert classify(text, status, status_given=status is not None) == want
+
+
+def test_a_refusal_before_any_command_in_a_transcript_answered_the_connection() -> None:
+    from dsnwatch.dsn.smtp import CONN, RCPT, command_of
+
+    greeting = "... while talking to mx1.example.org.:\n<<< 554 IP=192.0.2.1 - refused (BL)\n"
+    assert command_of(greeting) == CONN
+    later = (
+        "... while talking to mx1.example.org.:\n>>> RCPT To:<box@example.org>\n"
+        "<<< 550 5.1.1 <box@example.org>... User unknown\n"
+    )
+    assert command_of(later) == RCPT
+    data = _dsn(
+        "   ----- Transcript of session follows -----\n" + greeting,
+        "Reporting-MTA: dns; relay.example.org\n\n"
+        "Final-Recipient: rfc822; box@example.org\nAction: failed\nStatus: 5.5.0\n"
+        "Diagnostic-Code: smtp; 554 IP=192.0.2.1 - A problem occurred. (BL)\n",
+    )
+    [entry] = read_report(data).reports
+    assert entry.reason == "blocked"
+
+
+def test_postfix_without_a_report_for_the_recipient_is_undefined() -> None:
+    data = (
+        b"From: MAILER-DAEMON@relay.example.org (Mail Delivery System)\n"
+        b"To: sender@example.com\nSubject: Undelivered Mail Returned to Sender\n"
+        b"MIME-Version: 1.0\n"
+        b'Content-Type: multipart/report; report-type=delivery-status; boundary="b1"\n\n'
+        b"--b1\nContent-Type: text/plain\n\nThis is the mail system at host relay.example.org.\n\n"
+        b"I'm sorry to have to inform you that your message could not\n"
+        b"be delivered to one or more recipients.\n\n"
+        b"\t--- Delivery report unavailable ---\n\n"
+        b"--b1\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; relay.example.org\n\n"
+        b"--b1\nContent-Type: message/rfc822\n\nFrom: sender@example.com\nTo: box@example.net\n"
+        b"Subject: hello\n\nhi\n--b1--\n"
+    )
+    [entry] = read_report(data).reports
+    assert entry.recipient == "box@example.net"
+    assert entry.reason == "undefined"
+    assert entry.hard_bounce is False
+
+
+def test_a_provider_notice_states_the_cause_when_the_report_gives_no_diagnostic() -> None:
+    data = _dsn(
+        "The user(s) account is disabled.\n\n\n"
+        "<box@ezweb.ne.jp>: 550 user unknown (in reply to RCPT TO command)\n",
+        "Reporting-MTA: dns; lsean.ezweb.ne.jp\n\n"
+        "Final-Recipient: rfc822; box@ezweb.ne.jp\nAction: failed\nStatus: 5.0.0\n",
+    )
+    [entry] = read_report(data).reports
+    assert entry.reason == "suspend"
+    assert entry.hard_bounce is False
+
+
+def test_sms_gateway_notice_of_an_unknown_number() -> None:
+    data = (
+        b"From: post_master@vtext.com\nTo: sender@example.com\nSubject: Undeliverable Message\n"
+        b"Content-Type: text/plain\n\n"
+        b"Error: Invalid user address\n\nError message below:\n"
+        b"550 - Requested action not taken: no such user here\n\n"
+        b"Message details:\n  Subject: hi\n  MAIL FROM: sender@example.com\n"
+        b"  RCPT TO: 5550100@vtext.com\n  From: sender@example.com\n"
+    )
+    [entry] = read_report(data).reports
+    assert entry.recipient == "5550100@vtext.com"
+    assert entry.reason == "userunknown"
+    assert entry.hard_bounce is True

@@ -98,3 +98,14 @@ def literal_gate(pattern: str) -> tuple[str, ...] | None:
         if not any(shorter in literal for shorter in kept):
             kept.append(literal)
     return tuple(kept)
+
+
+def opens(gate: Sequence[str] | None, text: str) -> bool:
+    """True when `text` may match: no gate, or one of its literals is in `text`."""
+    if gate is None:
+        return True
+    # A plain loop: cheaper than any() over a generator on this hot path.
+    for literal in gate:  # noqa: SIM110
+        if literal in text:
+            return True
+    return False

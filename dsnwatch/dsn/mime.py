@@ -12,6 +12,7 @@ from email.errors import MessageError
 from email.header import decode_header, make_header
 from email.message import Message
 from email.policy import Compat32
+from typing import Any
 
 
 class _TextHeaders(Compat32):
@@ -32,6 +33,94 @@ class _TextHeaders(Compat32):
             if _only_surrogates(value):
                 return raw.decode("latin-1")
             return raw.decode("utf-8", "replace")
+
+
+class Part(Message):
+    """A message or MIME part whose headers are final once parsed.
+
+    Readers ask a part for its content type and parameters many times; the
+    standard class parses the header again on every call. Here each answer is
+    kept after the first call and forgotten when a header is set, replaced or removed
+    (set_raw is used only while parsing, before anything is asked).
+    """
+
+    def _forget(self) -> None:
+        for key in ("_ctype", "_params"):
+            self.__dict__.pop(key, None)
+
+    def replace_header(self, _name: str, _value: Any) -> None:
+        super().replace_header(_name, _value)
+        self._forget()
+
+    def __delitem__(self, name: str) -> None:
+        super().__delitem__(name)
+        self._forget()
+
+    def __setitem__(self, name: str, val: Any) -> None:
+        super().__setitem__(name, val)
+        self._forget()
+
+    def set_default_type(self, ctype: str) -> None:
+        super().set_default_type(ctype)
+        self._forget()
+
+    def get_content_type(self) -> str:
+        cached: str | None = self.__dict__.get("_ctype")
+        if cached is None:
+            cached = super().get_content_type()
+            self.__dict__["_ctype"] = cached
+        return cached
+
+    def get_param(  # type: ignore[override]
+        self,
+        param: str,
+        failobj: object = None,
+        header: str = "content-type",
+        unquote: bool = True,
+    ) -> object:
+        cache: dict[tuple[str, str, bool], object] = self.__dict__.setdefault("_params", {})
+        key = (param, header, unquote)
+        if key not in cache:
+            value = self.get(header) if unquote else None
+            found = _plain_param(value, param.lower()) if isinstance(value, str) else None
+            cache[key] = (
+                super().get_param(param, _ABSENT, header, unquote) if found is None else found
+            )
+        found = cache[key]
+        return failobj if found is _ABSENT else found
+
+
+_ABSENT = object()
+
+
+def _plain_param(value: str, name: str) -> object | None:
+    """A parameter of a header without RFC 2231 parts or escapes, read as the
+    standard class reads it (`_ABSENT` when missing); None when the value needs
+    the standard class."""
+    if "*" in value or "\\" in value:
+        return None
+    pieces = value.split(";")
+    if '"' in value:
+        # Rejoin pieces split inside a quoted string.
+        joined: list[str] = []
+        for piece in pieces:
+            if joined and joined[-1].count('"') % 2:
+                joined[-1] += ";" + piece
+            else:
+                joined.append(piece)
+        pieces = joined
+    # The type itself ("multipart/mixed") is tried as a name too, as the standard class does.
+    for piece in pieces:
+        key, _, val = piece.partition("=")
+        if key.strip().lower() != name:
+            continue
+        val = val.strip()
+        if len(val) > 1 and val[0] == '"' and val[-1] == '"':
+            return val[1:-1]
+        if len(val) > 1 and val[0] == "<" and val[-1] == ">":
+            return val[1:-1]
+        return val
+    return _ABSENT
 
 
 def _only_surrogates(value: str) -> bool:
@@ -211,7 +300,7 @@ _LEAF_MESSAGE_TYPES = frozenset(
 
 def _parse_head(text: str, digest_child: bool = False) -> tuple[Message, str]:
     """The header block of `text` as a Message, and the body that follows it."""
-    message = Message(policy=POLICY)
+    message = Part(policy=POLICY)
     if digest_child:
         message.set_default_type("message/rfc822")
     match = _HEAD_BLOCK.match(text)
@@ -219,17 +308,24 @@ def _parse_head(text: str, digest_child: bool = False) -> tuple[Message, str]:
     lines = text[:pos].split("\n")
     if lines[-1] == "":
         lines.pop()
-    name_lines: list[str] = []
+    # Where set_raw would append each (name, value): compat32 stores them as given.
+    store: list[tuple[str, str]] = message.__dict__["_headers"]
+    first: str | None = None  # the first line of the header under way
+    folded: list[str] | None = None  # its continuation lines
     pushed_back = -1
     for index, line in enumerate(lines):
-        if line[:1] in (" ", "\t"):
-            if name_lines:
-                name_lines.append(line)
+        lead = line[:1]
+        if lead == " " or lead == "\t":
+            if first is not None:
+                if folded is None:
+                    folded = [line]
+                else:
+                    folded.append(line)
             continue
-        if name_lines:
-            _set_header(message, name_lines)
-            name_lines = []
-        if line.startswith("From "):
+        if first is not None:
+            store.append(_header(first, folded))
+            first = folded = None
+        if lead == "F" and line.startswith("From "):
             if index == 0:
                 message.set_unixfrom(line)
                 continue
@@ -240,9 +336,9 @@ def _parse_head(text: str, digest_child: bool = False) -> tuple[Message, str]:
             continue
         if line.find(":") <= 0:
             continue
-        name_lines = [line]
-    if name_lines:
-        _set_header(message, name_lines)
+        first = line
+    if first is not None:
+        store.append(_header(first, folded))
     if text[pos : pos + 1] == "\n":
         pos += 1  # the blank line that ends the headers
     if pushed_back >= 0:
@@ -252,12 +348,14 @@ def _parse_head(text: str, digest_child: bool = False) -> tuple[Message, str]:
     return message, text[pos:]
 
 
-def _set_header(message: Message, lines: list[str]) -> None:
+def _header(first: str, folded: list[str] | None) -> tuple[str, str]:
     # As the standard parser stores it: folding kept, the first line's leading
     # white space dropped.
-    name, _, value = lines[0].partition(":")
-    value = value.lstrip(" \t") + "".join("\n" + line for line in lines[1:])
-    message.set_raw(name, value.rstrip("\r\n"))
+    name, _, value = first.partition(":")
+    value = value.lstrip(" \t")
+    if folded:
+        value = value + "\n" + "\n".join(folded)
+    return name, value.rstrip("\r\n")
 
 
 def _parse(text: str, depth: int, digest_child: bool = False) -> Message:

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import re
 from email.message import Message
-from email.utils import getaddresses, parseaddr
 from functools import lru_cache
 from typing import Final
 
-from dsnwatch.dsn import listnotice, providers, reasons, reporters, sesjson, smtp
+from dsnwatch.dsn import addrlist, lda, listnotice, providers, reasons, reporters, sesjson, smtp
 from dsnwatch.dsn.fields import parse_fields, strip_type
 from dsnwatch.dsn.mime import (
     Parts,
@@ -29,7 +28,8 @@ from dsnwatch.model import RecipientReport, Report
 ADDRESS = re.compile(
     r"(?<![\w.+%=-])([\w.!#$%&'*+/=?^`{|}~-]{1,200}@(?:[\w-]{1,63}\.)+[\w-]{2,63})(?![\w@-])"
 )
-STATUS = re.compile(r"(?<![\w.])([245]\.\d{1,3}\.\d{1,3})(?!\.?\d)")
+# Not inside a version number ("mxl_mta-5.5.0-3", "8.14.4/8.14.4").
+STATUS = re.compile(r"(?<![\w.])([245]\.\d{1,3}\.\d{1,3})(?!\.?\d|-\d|/\d)")
 REPLY_CODE = re.compile(r"(?:^|[\s:(\[\"'])([245][0-5]\d)(?=[ -]|$|\])", re.M)
 _SYSTEM_LOCALS = re.compile(
     r"^(?:mailer-daemon|post_?master|mail-daemon|maildaemon|mailerdaemon|root|"
@@ -46,6 +46,7 @@ _BOUNCE_SUBJECT = re.compile(
     r"notification d'état|delivery error",
     re.I,
 )
+# Searched on lower-cased text (a case-blind search of a long text costs far more).
 _BOUNCE_BODY = re.compile(
     r"could not be delivered|couldn't be delivered|was not delivered|undeliverable|"
     r"delivery (?:to the following|has failed|failed)|permanent(?:ly)? (?:error|fatal|failure)|"
@@ -58,7 +59,6 @@ _BOUNCE_BODY = re.compile(
     r"could not be sent|not able to be delivered|unable to deliver|"
     # Apache James quotes the refusal under a fixed heading.
     r"error message below:",
-    re.I,
 )
 _AUTOREPLY_SUBJECT = re.compile(
     r"^(?:auto(?:matic)?[ -]?(?:reply|response|antwort)|out of (?:the )?office|"
@@ -199,13 +199,14 @@ def _describe_original(report: Report, original: Message | None) -> None:
     report.original_message_id = (original.get("Message-ID") or "").strip() or None
     report.original_subject = decode_words(original.get("Subject")) or None
     sender = original.get("From") or original.get("Return-Path") or ""
-    report.original_sender = parseaddr(decode_words(sender))[1] or None
+    report.original_sender = addrlist.first_address(decode_words(sender)) or None
 
 
 # --- RFC 3464 / RFC 6533 -----------------------------------------------------
 
 
 def _read_status(report: Report, parts: Parts, bounce_text: str, message: Message) -> None:
+    notes: dict[str, str] = {}
     for text in parts.status_texts:
         head, blocks = parse_fields(text)
         reporting = strip_type(head.get("reporting-mta")) or None
@@ -240,14 +241,28 @@ def _read_status(report: Report, parts: Parts, bounce_text: str, message: Messag
                 last_attempt=block.get("last-attempt-date") or None,
             )
             report.reports.append(entry)
+            notes.setdefault(recipient.lower(), _status_note(block.get("status")))
     _dedupe(report)
     if not report.reports:
         return
     # A diagnostic in the text part is often more telling than the status part's.
     texts = _blocks_by_recipient(bounce_text, [r.recipient for r in report.reports], message)
     for entry in report.reports:
-        extra = texts.get(entry.recipient.lower(), "")
-        _finish(entry, extra, report.reporter)
+        key = entry.recipient.lower()
+        _finish(
+            entry,
+            texts.get(key, ""),
+            report.reporter,
+            whole_text=bounce_text,
+            status_note=notes.get(key, ""),
+        )
+
+
+def _status_note(value: str | None) -> str:
+    """The words written beside a Status field's code: "5.2.1 (mailbox disabled)"."""
+    if not value or "(" not in value:
+        return ""
+    return value.partition("(")[2].rpartition(")")[0].strip()
 
 
 def _status_of(value: str | None) -> str | None:
@@ -305,8 +320,20 @@ def _dedupe(report: Report) -> None:
 # --- completing one recipient -----------------------------------------------
 
 
-def _finish(entry: RecipientReport, extra_text: str, reporter: str | None) -> None:
-    """Fill in reply code, status, reason and hard bounce from what is known."""
+def _finish(
+    entry: RecipientReport,
+    extra_text: str,
+    reporter: str | None,
+    *,
+    whole_text: str = "",
+    status_note: str = "",
+) -> None:
+    """Fill in reply code, status, reason and hard bounce from what is known.
+
+    `extra_text` is what the report's text says of this recipient; `whole_text`
+    the report's whole text part, read only for a delivery program's notice;
+    `status_note` the words the reporting MTA wrote beside its status code.
+    """
     diagnostic = entry.diagnostic_code or ""
     shared_reply, shared_status, shared_command = _text_facts(extra_text)
     if not entry.reply_code:
@@ -340,7 +367,11 @@ def _finish(entry: RecipientReport, extra_text: str, reporter: str | None) -> No
         entry.reason = "delivered"
         entry.hard_bounce = False
         return
-    if reasons.by_text(diagnostic):
+    if status_note and reasons.by_text(status_note):
+        # "Status: 5.2.1 (mailbox disabled, not accepting messages)": the
+        # reporting MTA's own account of the failure comes before the reply.
+        text = f"{status_note}\n{diagnostic}"
+    elif reasons.by_text(diagnostic):
         text = diagnostic
     else:
         text = f"{diagnostic}\n{extra_text[: reasons.TEXT_LIMIT]}"
@@ -354,8 +385,24 @@ def _finish(entry: RecipientReport, extra_text: str, reporter: str | None) -> No
         reply_code=entry.reply_code,
     )
     # A provider's own code says more than generic wording or the status code.
-    provider_text = f"{diagnostic}\n{extra_text[: reasons.TEXT_LIMIT]}"
-    reason = providers.reason_for(entry.remote_mta, provider_text, command) or reason
+    own_text = f"{diagnostic}\n{extra_text[: reasons.TEXT_LIMIT]}"
+    # With the report's whole text: a notice may state the cause away from the address.
+    context = f"{own_text}\n{whole_text[: reasons.TEXT_LIMIT]}" if whole_text else own_text
+    # Without a diagnostic of its own, a provider's notice is read whole.
+    provider_text = own_text if diagnostic else context
+    reason = (
+        providers.reason_for(
+            entry.remote_mta,
+            provider_text,
+            command,
+            reporting_mta=entry.reporting_mta,
+            reply_code=entry.reply_code,
+        )
+        or reason
+    )
+    # A delivery program's own words say more than the status the MTA chose.
+    local = lda.reason_for(context, command)
+    reason = local or reason
     entry.reason = reason
     entry.hard_bounce = reasons.is_hard_bounce(reason, entry.status, entry.reply_code)
 
@@ -426,7 +473,7 @@ def _own_addresses(message: Message) -> set[str]:
     values: list[str] = []
     for name in ("From", "To", "Return-Path", "Sender", "Reply-To", "Delivered-To", "Cc"):
         values.extend(str(v) for v in message.get_all(name) or [])
-    found = {addr.lower() for _, addr in getaddresses(values) if addr}
+    found = {addr.lower() for addr in addrlist.addresses(*values)}
     return found
 
 
@@ -475,7 +522,7 @@ def _read_free_text(report: Report, message: Message, text: str, original: Messa
     own = _own_addresses(message)
     if original is not None:
         for name in ("From", "Return-Path", "Sender", "Reply-To"):
-            sender = parseaddr(str(original.get(name) or ""))[1].lower()
+            sender = addrlist.first_address(str(original.get(name) or "")).lower()
             if sender:
                 own.add(sender)
     recipients = _pick_recipients(text, own, message, original)
@@ -493,7 +540,7 @@ def _pick_recipients(
     text: str, own: set[str], message: Message, original: Message | None
 ) -> list[str]:
     failed_header = ", ".join(str(v) for v in message.get_all("X-Failed-Recipients") or [])
-    strong: list[str] = [a for _, a in getaddresses([failed_header]) if a]
+    strong: list[str] = addrlist.addresses(failed_header)
     lines = text.split("\n")
     weak: list[str] = []
     # The bounce's own addressee named where a failed recipient stands: a message
@@ -518,7 +565,7 @@ def _pick_recipients(
             weak.append(address)
     chosen = strong or weak or own_strong
     if not chosen and original is not None:
-        chosen = [a for _, a in getaddresses([str(original.get("To") or "")]) if a]
+        chosen = addrlist.addresses(str(original.get("To") or ""))
     out: list[str] = []
     seen: set[str] = set()
     for address in chosen:
@@ -645,11 +692,11 @@ def _read_complaint(report: Report, parts: Parts, own_text: str, original: Messa
         if _address(v)
     ]
     if not recipients and original is not None:
-        recipients = [a for _, a in getaddresses([str(original.get("To") or "")]) if "@" in a]
+        recipients = [a for a in addrlist.addresses(str(original.get("To") or "")) if "@" in a]
     if not recipients:
         found = re.search(r"^to:\s*(.+)$", own_text, re.I | re.M)
         if found:
-            recipients = [a for _, a in getaddresses([found.group(1)]) if "@" in a]
+            recipients = [a for a in addrlist.addresses(found.group(1)) if "@" in a]
     source_ip = fields.get("source-ip")
     for recipient in dict.fromkeys(recipients):
         report.reports.append(
@@ -680,7 +727,7 @@ def _is_unsubscribe_request(message: Message, subject: str) -> bool:
 
 
 def _read_unsubscribe_request(report: Report, message: Message) -> None:
-    sender = parseaddr(decode_words(message.get("From")))[1]
+    sender = addrlist.first_address(decode_words(message.get("From")))
     if "@" in sender:
         # The recipient opted out of the sender's mail: an opt-out complaint.
         report.reports.append(
@@ -708,10 +755,10 @@ _GONE_REASONS: Final = frozenset({"suspend", "userunknown", "hasmoved"})
 
 
 def _read_auto_reply(report: Report, message: Message) -> None:
-    sender = parseaddr(decode_words(message.get("From")))[1]
+    sender = addrlist.first_address(decode_words(message.get("From")))
     if _SYSTEM_LOCALS.match(sender.split("@", 1)[0]):
         # Sent from a no-reply address on behalf of the mailbox it names for replies.
-        sender = parseaddr(decode_words(message.get("Reply-To")))[1] or sender
+        sender = addrlist.first_address(decode_words(message.get("Reply-To"))) or sender
     if not sender:
         return
     body = ""
@@ -737,7 +784,7 @@ def _read_auto_reply(report: Report, message: Message) -> None:
 
 def _is_bounce(message: Message, text: str) -> bool:
     from_header = str(message.get("From") or "")
-    name, sender = parseaddr(from_header)
+    name, sender = addrlist.name_and_address(from_header)
     local = sender.lower().split("@", 1)[0]
     return_path = (message.get("Return-Path") or "").strip()
     subject = decode_words(message.get("Subject"))
@@ -750,8 +797,11 @@ def _is_bounce(message: Message, text: str) -> bool:
     )
     if message.get("X-Failed-Recipients"):
         return True
-    if _BOUNCE_SUBJECT.search(subject) and (from_daemon or _BOUNCE_BODY.search(text)):
+    if _BOUNCE_SUBJECT.search(subject) and from_daemon:
         return True
-    if from_daemon and (_BOUNCE_BODY.search(text) or return_path in ("<>", "")):
+    if from_daemon and return_path in ("<>", ""):
         return True
-    return bool(_BOUNCE_BODY.search(text) and return_path == "<>")
+    if not (from_daemon or return_path == "<>" or _BOUNCE_SUBJECT.search(subject)):
+        return False
+    # The body is read last: the headers above decide most messages.
+    return _BOUNCE_BODY.search(text.lower()) is not None

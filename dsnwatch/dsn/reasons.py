@@ -77,17 +77,27 @@ def is_hard_bounce(reason: str, status: str | None, reply_code: str | None) -> b
     if reason in HARD_REASONS:
         return True
     if reason == "notaccept":
+        # A destination that takes no mail is hard unless the refusal said it
+        # was temporary: with no code at all, nothing says it will change.
         code = status or reply_code or ""
-        return code.startswith("5")
+        return not code.startswith("4")
     return False
 
 
+# The phrases each pattern was made of, so that each can also be searched alone.
+_PHRASES_OF: dict[str, tuple[str, ...]] = {}
+
+
 def _rx(*phrases: str) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{p})" for p in phrases))
+    pattern = re.compile("|".join(f"(?:{p})" for p in phrases))
+    _PHRASES_OF[pattern.pattern] = phrases
+    return pattern
 
 
 # Ordered: the first reason whose phrases match wins, so narrow causes come first.
 PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
+    # Postfix's notice when it kept no report for the recipient: nothing to go on.
+    ("undefined", _rx(r"delivery report unavailable")),
     # Narrow phrases whose words would otherwise be caught by a broader reason below.
     ("mailererror", _rx(r"pipe to \|", r"procmail", r"x-unix;")),
     (
@@ -111,6 +121,8 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
             r"routing loop",
             r"loop detected",
             r"looping detected",
+            # The cause qmail states before it says it gave up on the queue.
+            r"(?:wasn't|was not|unable|not) (?:able )?to establish an? smtp connection",
         ),
     ),
     (
@@ -130,7 +142,12 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
     ("authfailure", _rx(r"fails? to pass authentication")),
     (
         "securityerror",
-        _rx(r"unauthenticated senders? (?:are )?not allowed", r"turn on smtp authentication"),
+        _rx(
+            r"unauthenticated senders? (?:are )?not allowed",
+            r"turn on smtp authentication",
+            # Sendmail's access database refusing a recipient: "<addr>... Access denied".
+            r">\.\.\. access denied",
+        ),
     ),
     # "Unverifiable sending IP": the client's name and address do not confirm each other.
     ("requireptr", _rx(r"mismatches client ip", r"unverifi?y?able sending ip")),
@@ -140,6 +157,10 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
         _rx(
             r"please provide a valid from",
             r"purported responsible address",
+            # Gateways that relay only for their registered senders.
+            r"not a registered gateway user",
+            # Exchange Online's refusal of every recipient for this sender.
+            r"all recipient addresses rejected ?: ?access denied",
             # A list that only members may post to refuses the poster, the sender.
             r"not a member of (?:this|the) (?:mailing )?list",
             # A domain block list naming the sender's domain, not the client's IP.
@@ -157,6 +178,8 @@ PHRASES: Final[list[tuple[str, re.Pattern[str]]]] = [
         "expired",
         _rx(
             r"did not accept our requests to connect",
+            # "Delivery to the following recipients was aborted after 5.0 hour(s)".
+            r"aborted after \d+(?:\.\d+)? (?:hour|day|minute)",
             r"all hosts have been failing for a long time",
             r"not delivered within \d+ days",
             r"message expired",
@@ -864,25 +887,40 @@ def by_text(text: str) -> str | None:
     return _first_reason(fold(text[:TEXT_LIMIT]))
 
 
-# Each reason's pattern with the literals one of which any match must contain.
-_GATED: Final[list[tuple[str, re.Pattern[str], tuple[str, ...] | None]]] = [
-    (reason, pattern, literal_gate(pattern.pattern)) for reason, pattern in PHRASES
+Gate = tuple[str, ...] | None
+# Each reason with its gate (literals one of which any match must contain) and
+# its phrases, each with its own gate: a long alternation searched whole costs
+# far more than the few phrases whose own literals are in the text.
+_GATED: Final[list[tuple[str, Gate, list[tuple[re.Pattern[str], Gate]]]]] = [
+    (
+        reason,
+        literal_gate(pattern.pattern),
+        [(re.compile(p), literal_gate(p)) for p in _PHRASES_OF[pattern.pattern]],
+    )
+    for reason, pattern in PHRASES
 ]
 
 
 @lru_cache(maxsize=512)
 def _first_reason(folded: str) -> str | None:
     # Cached: the same diagnostic is looked at for every recipient and every step.
-    for reason, pattern, gate in _GATED:
+    # The gate loops are written out: this runs for every diagnostic.
+    for reason, gate, phrases in _GATED:
         if gate is not None:
-            # Substring tests are far cheaper than the search they spare.
             for literal in gate:
                 if literal in folded:
                     break
             else:
                 continue
-        if pattern.search(folded):
-            return reason
+        for pattern, own in phrases:
+            if own is not None:
+                for literal in own:
+                    if literal in folded:
+                        break
+                else:
+                    continue
+            if pattern.search(folded):
+                return reason
     return None
 
 
@@ -1022,6 +1060,11 @@ def _user_unknown(folded: str, detail: str, command: str | None, status_given: b
     if command == "RCPT" or detail.startswith("1."):
         return "userunknown"
     if _NAMELESS_UNKNOWN.search(folded):
+        return "filtered"
+    if detail == "0.0":
+        # Only the class of the failure is known and no stage is named: the
+        # address was not refused when offered, so a later "no such user"
+        # is a filter's answer.
         return "filtered"
     strong = bool(_STRONG_UNKNOWN.search(folded))
     if command == "DATA":

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from dsnwatch.dsn.gates import literal_gate, opens
+
 # Command names as this module reports them.
 CONN: Final = "CONN"
 HELO: Final = "HELO"
@@ -48,6 +50,9 @@ _STAGES: Final[list[tuple[re.Pattern[str], str]]] = [
     (re.compile(r"\((?:end of )?data\)"), DATA),
 ]
 
+# Each stage pattern with the literals one of which any match must contain.
+_GATED_STAGES: Final = [(p, stage, literal_gate(p.pattern)) for p, stage in _STAGES]
+
 # A sendmail-style transcript: ">>> RCPT To:<...>" then "<<< 550 ...".
 _SENT = re.compile(r"^\s*>>> ?([a-z]{4})\b", re.I)
 _REPLY = re.compile(r"^\s*<<< ?([245])(\d\d)\b")
@@ -70,19 +75,32 @@ def command_of(text: str) -> str | None:
         return found
     folded = " ".join(text.split()).lower()
     best: tuple[int, str] | None = None
-    for pattern, stage in _STAGES:
+    for pattern, stage, gate in _GATED_STAGES:
+        if not opens(gate, folded):
+            continue
         m = pattern.search(folded)
         if m and (best is None or m.start() < best[0]):
             best = (m.start(), stage)
     return best[1] if best else None
 
 
+# "... while talking to mx.example.org.:" opens the account of one connection.
+_TALKING = re.compile(r"^\W*while talking to\b", re.I)
+
+
 def _from_transcript(text: str) -> str | None:
-    """The first command of a transcript that drew a real refusal (not 503 bad sequence)."""
-    if ">>>" not in text:
+    """The first command of a transcript that drew a real refusal (not 503 bad sequence).
+
+    A refusal read before any command was sent on a connection answered the
+    connection itself: the server's greeting.
+    """
+    if "<<<" not in text:
         return None
     last: str | None = None
     for line in text.split("\n"):
+        if "alking to" in line and _TALKING.match(line):
+            last = CONN
+            continue
         sent = _SENT.match(line)
         if sent:
             last = _NAMES.get(sent.group(1).lower())
