@@ -316,10 +316,12 @@ class DsnwatchApp(App[int]):
             backlog.drop_first(excess)
         deadline = time.perf_counter() + SLICE_BUDGET
         done = 0
-        while done < len(backlog) and time.perf_counter() < deadline:
+        while True:  # at least one slice a tick, more while the budget lasts
             stop = min(done + SLICE_LINES, len(backlog))
             view.append_lines(backlog, done, stop)
             done = stop
+            if done == len(backlog) or time.perf_counter() >= deadline:
+                break
         if done == len(backlog):
             self._backlog = Lines()
         else:
