@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from fakes import make_sources
-from helpers import until
+from helpers import screen_text, until
 
 from dsnwatch.logs.events import LogEvent
 from dsnwatch.logs.follow import LogQueue
@@ -169,3 +169,26 @@ async def test_a_follower_waiting_on_a_full_queue_still_stops(
         await until(pilot, lambda: created[0].stopped_after >= 0)
     assert created[0].stopped_after < 1.0
     assert not created[0]._thread.is_alive()
+
+
+@pytest.mark.asyncio
+async def test_following_through_many_batches_keeps_the_newest_line_on_screen(
+    tmp_path: Path,
+) -> None:
+    app = DsnwatchApp(make_sources(tmp_path, lines=[]), tick=0.02)
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.log_view
+        for batch in range(30):
+            view.append([read_line(_removed(batch * 50 + n)) for n in range(50)])
+            await pilot.pause()
+        await pilot.pause()
+        assert view.virtual_size.height == view.line_count == 1_500
+        assert view.vertical_scrollbar.window_virtual_size == 1_500
+        assert view.scroll_y == view.max_scroll_y > 0
+        assert f"Q{1_499:09X}" in screen_text(app)
+        assert "1,500 lines" in screen_text(app)
+        await pilot.press("space")
+        view.append([read_line(_removed(2_000 + n)) for n in range(50)])
+        await pilot.pause()
+        assert view.scroll_y == view.max_scroll_y - 50  # paused: the view stays put
+        assert "+50 new" in screen_text(app)

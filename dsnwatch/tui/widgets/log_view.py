@@ -11,8 +11,7 @@ pauses, new lines are counted ("+N new") instead of moving the view.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 from rich.style import Style
@@ -20,8 +19,7 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
 from textual.events import MouseScrollUp
-from textual.geometry import Size
-from textual.message import Message
+from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -90,25 +88,23 @@ class LogView(ScrollView, can_focus=True):
         ),
     ]
 
-    @dataclass
-    class Changed(Message):
-        """The view's state changed (following, filter, counts): the status line updates."""
-
-        view: LogView
-
-        def can_replace(self, message: Message) -> bool:
-            return isinstance(message, LogView.Changed)
-
     def __init__(
         self,
         capacity: int = 50_000,
         *,
+        on_change: Callable[[LogView], None] | None = None,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
+        """`on_change` is called whenever what the status line says may have changed.
+
+        It is a call, not a message, so the status line is painted in the same frame
+        as the rows (a message would arrive after that frame and cost another one).
+        """
         super().__init__(name=name, id=id, classes=classes)
         self.capacity = capacity
+        self._on_change = on_change
         self.following = True
         self.wrap = False
         self.show_time = True
@@ -125,6 +121,7 @@ class LogView(ScrollView, can_focus=True):
         self._widest = 0
         self._cache: LRUCache[int, list[Strip]] = LRUCache(_CACHED_LINES)
         self._palette: Palette | None = None
+        self._frame: tuple[Style, int] | None = None  # style and width during one repaint
 
     # --- what is shown -------------------------------------------------------
 
@@ -316,7 +313,17 @@ class LogView(ScrollView, can_focus=True):
 
     def _update(self, removed_rows: int = 0) -> None:
         width = self._wrap_width() if self.wrap else self._widest + _PREFIX_WIDTH
-        self.virtual_size = Size(width, self._rows())
+        size = Size(width, self._rows())
+        old = self.virtual_size
+        scroll_update = getattr(self, "_scroll_update", None)
+        fits = self.container_size.height + 1
+        if size.width == old.width and min(size.height, old.height) > fits and scroll_update:
+            # Rows come and go behind a scrollbar that stays: the scrollbar and scroll
+            # limits are updated here, without a layout of the whole screen each batch.
+            self.set_reactive(LogView.virtual_size, size)
+            scroll_update(size)
+        else:
+            self.virtual_size = size
         if self.following:
             # After the layout: the first batch or a resize may change the height first.
             self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
@@ -325,7 +332,11 @@ class LogView(ScrollView, can_focus=True):
                 y=max(0, self.scroll_y - removed_rows), animate=False, immediate=True, force=True
             )
         self.refresh()
-        self.post_message(self.Changed(self))
+        self._changed()
+
+    def _changed(self) -> None:
+        if self._on_change is not None:
+            self._on_change(self)
 
     def set_placeholder(self, text: str) -> None:
         """What the empty view says (waiting, no match, or the follower's error)."""
@@ -372,12 +383,12 @@ class LogView(ScrollView, can_focus=True):
         if delta < 0 and self.following:
             self.following = False
         self.scroll_to(y=max(0, self.scroll_y + delta), animate=False, immediate=True, force=True)
-        self.post_message(self.Changed(self))
+        self._changed()
 
     def action_top(self) -> None:
         self.following = False
         self.scroll_to(y=0, animate=False, immediate=True, force=True)
-        self.post_message(self.Changed(self))
+        self._changed()
 
     def action_follow(self) -> None:
         """Jump to the newest line and follow again."""
@@ -390,7 +401,7 @@ class LogView(ScrollView, can_focus=True):
     def on_mouse_scroll_up(self, event: MouseScrollUp) -> None:
         if self.following:
             self.following = False
-            self.post_message(self.Changed(self))
+            self._changed()
 
     def action_cycle_service(self) -> None:
         """Both services, then Dovecot only, then Postfix only."""
@@ -475,11 +486,18 @@ class LogView(ScrollView, can_focus=True):
             text.stylize(style, start, start + len(needle))
             start = haystack.find(needle, start + len(needle))
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """The rows of one repaint: the widget's style and width are looked up once for all."""
+        self._frame = (self.rich_style, self.scrollable_content_region.width)
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame = None
+
     def render_line(self, y: int) -> Strip:
         """One row on screen: only visible rows are ever formatted."""
         scroll_x, scroll_y = self.scroll_offset
-        width = self.scrollable_content_region.width
-        base = self.rich_style
+        base, width = self._frame or (self.rich_style, self.scrollable_content_region.width)
         located = self._locate(scroll_y + y)
         if located is None:
             if y == 0 and not self._rows() and self.placeholder:
