@@ -58,7 +58,7 @@ from dsnwatch.tui.widgets.status import HeaderBar, SummaryStrip
 REPORT_LIMIT = 5_000  # reports held by the DSN pane (newest first)
 # Lines between the followers and the pump: a follower waits when the console is
 # this far behind (the Docker engine and log files hold what is not read yet).
-LOG_QUEUE_SIZE = 10_000
+LOG_QUEUE_SIZE = 5_000
 PUMP_BATCH = 2_500  # lines the pump correlates, stores and packs at a time
 SLICE_LINES = 5_000  # lines the UI adds to the view at a time...
 SLICE_BUDGET = 0.015  # ...for at most this long a tick, then it answers keys and repaints
