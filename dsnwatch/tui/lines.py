@@ -22,6 +22,7 @@ from typing import Final, NamedTuple
 
 from dsnwatch.logs.events import LogEvent
 from dsnwatch.logs.follow import parse_docker_time
+from dsnwatch.text import clean
 from dsnwatch.tui.look import log_kind_class
 
 ALERT_KIND: Final = "alert"  # correlator alerts are shown as lines of this kind
@@ -41,11 +42,16 @@ def alert_line(kind: str, message: str, when: str | None) -> LogEvent:
     return LogEvent(kind=ALERT_KIND, service="", raw=f"ALERT {kind}: {message}", time=when)
 
 
+def _column(text: str) -> str:
+    """A time column cut from the line itself: it may carry anything, so it is cleaned."""
+    return clean(text)[:8].ljust(8)
+
+
 def _docker_stamp(when: str) -> str:
     try:
         return time.strftime("%H:%M:%S", time.localtime(parse_docker_time(when)))
     except ValueError:
-        return when[11:19]
+        return _column(when[11:19])
 
 
 def stamp(event: LogEvent) -> str:
@@ -63,7 +69,7 @@ def stamp(event: LogEvent) -> str:
         return NO_STAMP
     found = _stamps.get(key)
     if found is None:
-        found = _docker_stamp(key) if when else key[-8:]
+        found = _docker_stamp(key) if when else _column(key[-8:])
         if len(_stamps) >= _STAMPS_HELD:
             _stamps.clear()
         _stamps[key] = found
