@@ -163,11 +163,11 @@ def at_rate(rate: int, presses: int) -> dict[str, float]:
     """`key_latency` at one rate in a fresh process, so no rate inherits another's memory."""
     command = [sys.executable, "-m", "dsnwatch.tui.bench", "--one-rate", str(rate)]
     done = subprocess.run(
-        [*command, "--presses", str(presses)],
-        capture_output=True,
-        text=True,
-        check=True,
+        [*command, "--presses", str(presses)], capture_output=True, text=True, check=False
     )
+    if done.returncode != 0:
+        why = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"the run at {rate:,} lines/s failed: {why}")
     result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
