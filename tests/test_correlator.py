@@ -63,6 +63,20 @@ def test_dsn_copied_before_discard_is_fine() -> None:
     )
 
 
+def test_dsn_kept_or_filed_before_discard_is_fine_and_other_sessions_still_alert() -> None:
+    c = Correlator(MONITOR)
+    _postfix_dsn(c, "CAE0417895E", "<b4@mx.example.org>")
+    discard = "discard action: Marked message to be discarded if not explicitly delivered"
+    for session, first in (
+        ("s4", "stored mail into mailbox 'INBOX'"),
+        ("s5", "fileinto action: stored mail into mailbox 'Bounces'"),
+        ("s6", "redirect action: forwarded to <someone-else@example.org>"),
+    ):
+        assert _dovecot(c, "alice@example.org", session, "<b4@mx.example.org>", first) == []
+    for session, kinds in (("s4", []), ("s5", []), ("s6", ["dsn-discarded"])):
+        assert _dovecot(c, "alice@example.org", session, "<b4@mx.example.org>", discard) == kinds
+
+
 def test_ordinary_mail_discarded_is_not_an_alert() -> None:
     c = Correlator(MONITOR)
     kinds = _dovecot(

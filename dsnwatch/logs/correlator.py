@@ -38,10 +38,10 @@ class _Bounded(OrderedDict[str, str]):
             self.popitem(last=False)
 
 
-@dataclass(slots=True)
-class _Delivery:
-    forwarded: bool = False
-    stored: bool = False
+# What became of one Sieve delivery, as bits of an int (not an object per delivery:
+# 20,000 remembered deliveries would be 20,000 more objects for the garbage collector).
+_FORWARDED: Final = 1  # a copy went to the monitor
+_STORED: Final = 2  # kept or filed in a mailbox
 
 
 class Correlator:
@@ -60,7 +60,7 @@ class Correlator:
         self._null_sender_queue: _Bounded = _Bounded()  # queue id -> ""
         self._queue_msgid: _Bounded = _Bounded()  # queue id -> Message-ID
         self._dsn_msgids: _Bounded = _Bounded()  # Message-ID -> queue id
-        self._deliveries: OrderedDict[tuple[str, str], _Delivery] = OrderedDict()
+        self._deliveries: OrderedDict[tuple[str, str], int] = OrderedDict()  # _FORWARDED | _STORED
         self._bounces: dict[str, deque[float]] = {}
         self._burst_alerted: dict[str, float] = {}
 
@@ -124,14 +124,19 @@ class Correlator:
 
     # --- Sieve -------------------------------------------------------------
 
-    def _delivery(self, event: LogEvent) -> _Delivery:
+    def _delivery(self, event: LogEvent, add: int = 0) -> int:
+        """The delivery's flags with `add` set (remembered from its first Sieve line)."""
         key = (event.user or "", event.session or event.msgid or "")
-        state = self._deliveries.get(key)
-        if state is None:
-            state = self._deliveries[key] = _Delivery()
+        flags = self._deliveries.get(key)
+        if flags is None:
+            self._deliveries[key] = add
             if len(self._deliveries) > _REMEMBER:
                 self._deliveries.popitem(last=False)
-        return state
+            return add
+        if flags | add != flags:
+            flags |= add
+            self._deliveries[key] = flags
+        return flags
 
     def _sieve(self, event: LogEvent) -> list[Alert]:
         kind = event.kind
@@ -150,16 +155,16 @@ class Correlator:
             ]
         if kind in ("sieve-compile-error", "sieve-binary-error", "sieve-runtime-error"):
             return [self._alert("sieve-broken", f"Sieve at {who}: {event.detail or ''}", event)]
-        state = self._delivery(event)
+        add = 0
         if kind in ("sieve-redirect", "sieve-redirect-duplicate"):
             if (event.recipient or "").lower() == self.monitor:
-                state.forwarded = True
+                add = _FORWARDED
         elif kind in ("sieve-keep", "sieve-fileinto"):
-            state.stored = True
-        elif (
+            add = _STORED
+        flags = self._delivery(event, add)
+        if (
             kind == "sieve-discard"
-            and not state.forwarded
-            and not state.stored
+            and not flags
             and (self.is_dsn(event.msgid) or (event.user or "").lower() == self.monitor)
         ):
             return [

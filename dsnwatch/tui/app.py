@@ -3,13 +3,17 @@
 Every blocking call (the log followers, the mailbox, doctor, install, tests,
 reading one message) runs in a thread worker with its own group; results come
 back as messages. Log lines reach the UI in batches: a pump thread drains the
-followers' queue, correlates and stores, and the UI takes what it gathered on
-a 50 ms timer. One handler shows every worker error.
+followers' queue, correlates, stores and packs the lines in the compact form the
+log view holds; the UI takes what it gathered on a 50 ms timer and shows it in
+slices of bounded time, so a key press never waits long behind a flood of lines.
+One handler shows every worker error.
 """
 
 from __future__ import annotations
 
+import gc
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
@@ -24,6 +28,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from dsnwatch.logs.events import LogEvent
 from dsnwatch.text import clean
+from dsnwatch.tui.lines import Lines, alert_line
 from dsnwatch.tui.messages import (
     DoctorDone,
     InstallDone,
@@ -47,10 +52,16 @@ from dsnwatch.tui.screens.tests import TestScreen
 from dsnwatch.tui.sources import InstallPlan, Sources, StageUpdate
 from dsnwatch.tui.widgets.dsn_pane import DsnPane
 from dsnwatch.tui.widgets.log_pane import LogPane
-from dsnwatch.tui.widgets.log_view import LogView, alert_line
+from dsnwatch.tui.widgets.log_view import LogView
 from dsnwatch.tui.widgets.status import HeaderBar, SummaryStrip
 
 REPORT_LIMIT = 5_000  # reports held by the DSN pane (newest first)
+# Lines between the followers and the pump: a follower waits when the console is
+# this far behind (the Docker engine and log files hold what is not read yet).
+LOG_QUEUE_SIZE = 5_000
+PUMP_BATCH = 2_500  # lines the pump correlates, stores and packs at a time
+SLICE_LINES = 5_000  # lines the UI adds to the view at a time...
+SLICE_BUDGET = 0.015  # ...for at most this long a tick, then it answers keys and repaints
 
 
 def _one_line(exc: BaseException | None) -> str:
@@ -58,6 +69,23 @@ def _one_line(exc: BaseException | None) -> str:
         return "unknown error"
     lines = str(exc).strip().splitlines()
     return clean(lines[0] if lines else type(exc).__name__)
+
+
+def _freeze_startup_objects() -> None:
+    """Leave what the first screen built out of the collector's full passes, once.
+
+    The app, its widgets, styles and imported modules live as long as the
+    process; walking them again on every full collection is a pause the whole
+    console waits for while log lines pour in. Later objects are collected as usual.
+    """
+    global _frozen
+    if not _frozen:
+        _frozen = True
+        gc.collect()
+        gc.freeze()
+
+
+_frozen = False
 
 
 class DsnwatchApp(App[int]):
@@ -84,7 +112,8 @@ class DsnwatchApp(App[int]):
         self.store: Any = None
         self.report_rows: list[dict[str, Any]] = []
         self._lock = threading.Lock()
-        self._inbox: list[LogEvent] = []  # gathered by the pump thread, taken by the timer
+        self._inbox = Lines()  # packed by the pump thread, taken by the timer
+        self._backlog = Lines()  # taken, not yet shown (only the UI touches it)
         self._states: list[Any] = []
         self._reports_dirty = False
         self._watcher: Any = None
@@ -145,6 +174,7 @@ class DsnwatchApp(App[int]):
         self.log_view.focus()
 
     def _start_sources(self) -> None:
+        _freeze_startup_objects()
         if self.sources.followers is not None:
             self._follow_logs()
         if self.sources.watcher is not None:
@@ -222,14 +252,14 @@ class DsnwatchApp(App[int]):
         factory = self.sources.followers
         assert factory is not None
         worker = get_current_worker()
-        queue = LogQueue()
+        queue = LogQueue(maxsize=LOG_QUEUE_SIZE)
         follower = factory(queue)
         store = self.sources.open_store()
         correlator = Correlator(self.sources.monitor or "dsn-monitor")
         follower.start()
         try:
             while not worker.is_cancelled and not self._stopping.is_set():
-                items = queue.drain(limit=20_000, wait=0.1)
+                items = queue.drain(limit=PUMP_BATCH, wait=0.1)
                 if not items:
                     continue
                 events: list[LogEvent] = []
@@ -246,25 +276,56 @@ class DsnwatchApp(App[int]):
                         shown.append(alert_line(alert.kind, alert.message, item.time))
                 if events:
                     store.add_events(events)
+                packed = Lines.pack(shown)
                 with self._lock:
-                    self._inbox.extend(shown)
+                    self._inbox.extend(packed)
                     self._states.extend(states)
         finally:
-            follower.stop()
+            # A follower waiting for room in the queue must see its stop: keep draining.
+            stopper = threading.Thread(target=follower.stop, name="logs-stop", daemon=True)
+            stopper.start()
+            while stopper.is_alive():
+                queue.drain(limit=PUMP_BATCH, wait=0.05)
             store.close()
 
     def _take_batches(self) -> None:
-        """The timer: take what the pump gathered, in one batch."""
+        """The timer: take what the pump gathered and show it, a slice at a time."""
         with self._lock:
-            lines, self._inbox = self._inbox, []
+            lines, self._inbox = self._inbox, Lines()
             states, self._states = self._states, []
+        backlog = self._backlog
         if lines:
-            self.log_view.append(lines)
+            if backlog:
+                backlog.extend(lines)
+            else:
+                backlog = self._backlog = lines
+        if backlog:
+            self._show_backlog(backlog)
         for state in states:
             self._follower_state(state.source, state.state, state.detail)
         if self._reports_dirty:
             self._reports_dirty = False
             self.reload_reports()
+
+    def _show_backlog(self, backlog: Lines) -> None:
+        view = self.log_view
+        # More than the view holds: the oldest would only be dropped once shown.
+        excess = len(backlog) - view.capacity
+        if excess > 0:
+            view.skip_lines(backlog, excess)
+            backlog.drop_first(excess)
+        deadline = time.perf_counter() + SLICE_BUDGET
+        done = 0
+        while True:  # at least one slice a tick, more while the budget lasts
+            stop = min(done + SLICE_LINES, len(backlog))
+            view.append_lines(backlog, done, stop)
+            done = stop
+            if done == len(backlog) or time.perf_counter() >= deadline:
+                break
+        if done == len(backlog):
+            self._backlog = Lines()
+        else:
+            backlog.drop_first(done)
 
     def _follower_state(self, source: str, state: str, detail: str) -> None:
         health = self.header.health

@@ -1,17 +1,23 @@
 """Console figures: time to first paint, key latency under a log flood, memory after a million lines.
 
-    python -m dsnwatch.tui.bench [--rate 50000] [--lines 1000000] [--lab]
+    python -m dsnwatch.tui.bench [--rate 50000] [--lines 1000000] [--lab] [--scaling]
 
 Runs the real app headless over a synthetic follower that writes mailcow-shaped
 lines at a fixed rate through the same queue, pump, correlator and store as the
 real one. `--lab` also times the first paint against the lab's configuration.
+`--scaling` adds the series over log rates (5,000 to 100,000 lines a second): key
+latency, CPU and resident memory at each rate, each rate in a fresh process.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -33,12 +39,13 @@ _TEMPLATES = (
 )
 
 
+SCALING_RATES = (5_000, 20_000, 50_000, 100_000)
+
+
 def rss_mb() -> float:
     """The process's resident memory now, in MB (Linux), else its peak."""
     try:
         pages = int(Path("/proc/self/statm").read_text().split()[1])
-        import os
-
         return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
     except (OSError, ValueError, IndexError):
         import resource
@@ -124,6 +131,7 @@ async def key_latency(tmp: Path, rate: int, presses: int) -> dict[str, float]:
         view = app.log_view
         start_lines = view.received
         start_time = time.perf_counter()
+        start_cpu = time.process_time()
         for _ in range(presses):
             before = view.following
             t0 = time.perf_counter()
@@ -134,7 +142,10 @@ async def key_latency(tmp: Path, rate: int, presses: int) -> dict[str, float]:
             app.screen._compositor.render_update(full=True)  # the repaint the key causes
             timings.append((time.perf_counter() - t0) * 1000)
             await asyncio.sleep(0.1)
-        shown_rate = (view.received - start_lines) / (time.perf_counter() - start_time)
+        wall = time.perf_counter() - start_time
+        shown_rate = (view.received - start_lines) / wall
+        cores = (time.process_time() - start_cpu) / wall
+        resident = rss_mb()
         holder["flood"].stop()
         app.shutdown_sources()
     timings.sort()
@@ -143,7 +154,43 @@ async def key_latency(tmp: Path, rate: int, presses: int) -> dict[str, float]:
         "p95_ms": timings[int(len(timings) * 0.95) - 1],
         "max_ms": timings[-1],
         "lines_per_s_shown": shown_rate,
+        "cpu_cores": cores,  # the whole process: the synthetic follower's reading included
+        "rss_mb": resident,
     }
+
+
+def at_rate(rate: int, presses: int) -> dict[str, float]:
+    """`key_latency` at one rate in a fresh process, so no rate inherits another's memory."""
+    command = [sys.executable, "-m", "dsnwatch.tui.bench", "--one-rate", str(rate)]
+    done = subprocess.run(
+        [*command, "--presses", str(presses)], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        why = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"the run at {rate:,} lines/s failed: {why}")
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def scaling(rates: tuple[int, ...] = SCALING_RATES, presses: int = 20) -> list[dict[str, float]]:
+    """Key latency, CPU and memory at each offered log rate."""
+    return [{"rate": rate, **at_rate(rate, presses)} for rate in rates]
+
+
+def scaling_table(rows: list[dict[str, float]]) -> list[str]:
+    """The series as Markdown table lines."""
+    lines = [
+        "| log lines/s offered | lines/s shown | key to effect, median | p95 | max"
+        " | CPU (cores) | resident memory |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['rate']:,.0f} | {row['lines_per_s_shown']:,.0f} | {row['median_ms']:.0f} ms"
+            f" | {row['p95_ms']:.0f} ms | {row['max_ms']:.0f} ms | {row['cpu_cores']:.2f}"
+            f" | {row['rss_mb']:.0f} MB |"
+        )
+    return lines
 
 
 async def memory_after(tmp: Path, lines: int, rate: int) -> dict[str, float]:
@@ -222,7 +269,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lines", type=int, default=1_000_000, help="lines for the memory figure")
     parser.add_argument("--presses", type=int, default=20)
     parser.add_argument("--lab", action="store_true", help="also time first paint on the lab")
+    parser.add_argument("--scaling", action="store_true", help="also the series over log rates")
+    parser.add_argument("--one-rate", type=int, help=argparse.SUPPRESS)  # one row, as JSON
     args = parser.parse_args(argv)
+    if args.one_rate:
+        with tempfile.TemporaryDirectory() as name:
+            row = asyncio.run(key_latency(Path(name), args.one_rate, args.presses))
+        print(json.dumps(row))
+        return 0
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         quiet = Sources(server="bench", open_store=lambda: Store(tmp / "paint.sqlite"))
@@ -245,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
             f"memory after {args.lines:,} lines:        {memory['rss_mb']:7.0f} MB resident"
             f" (+{memory['rss_growth_mb']:.0f} MB; {memory['seconds']:.0f} s to pass them)"
         )
+    if args.scaling:
+        print("\n".join(scaling_table(scaling(presses=args.presses))))
     return 0
 
 

@@ -28,7 +28,7 @@ async def test_first_screen_shows_logs_reports_and_health(tmp_path: Path) -> Non
         view = app.log_view
         assert view.following
         assert view.scroll_y == view.max_scroll_y  # newest at the bottom
-        kinds = [e.kind for e in view.shown_events()]
+        kinds = [e.kind for e in view.shown_lines()]
         assert "postfix-delivery" in kinds and "sieve-redirect" in kinds
         assert app.dsn_pane.shown[0]["recipient"] == "kim@example.net"  # newest first
         health = app.header.health
@@ -45,7 +45,7 @@ async def test_log_lines_are_stored_and_correlated(tmp_path: Path) -> None:
         await settle(pilot, app)
         rows = app.store.table("events")
         assert len(rows) == 13
-        assert any(e.kind == "alert" for e in app.log_view.shown_events())  # failed redirect
+        assert any(e.kind == "alert" for e in app.log_view.shown_lines())  # failed redirect
 
 
 async def test_filter_narrows_and_highlights_then_clears(tmp_path: Path) -> None:
@@ -56,7 +56,7 @@ async def test_filter_narrows_and_highlights_then_clears(tmp_path: Path) -> None
         await pilot.press("slash", *"redirect")
         assert view.needle == "redirect"
         assert 0 < view.line_count < view.buffered
-        assert all("redirect" in e.raw.lower() for e in view.shown_events())
+        assert all("redirect" in e.raw.lower() for e in view.shown_lines())
         await pilot.press("enter")
         assert app.focused is view
         assert "filter redirect" in screen_text(app)
@@ -100,9 +100,9 @@ async def test_service_toggle_times_wrap_and_raw(tmp_path: Path) -> None:
         view = app.log_view
         await pilot.press("v")
         assert view.service == "dovecot"
-        assert {e.service for e in view.shown_events() if e.kind != "alert"} == {"dovecot"}
+        assert {e.service for e in view.shown_lines() if e.kind != "alert"} == {"dovecot"}
         await pilot.press("v")
-        assert {e.service for e in view.shown_events() if e.kind != "alert"} == {"postfix"}
+        assert {e.service for e in view.shown_lines() if e.kind != "alert"} == {"postfix"}
         await pilot.press("v")
         assert view.service == "both" and view.line_count == view.buffered
         before = screen_text(app)

@@ -112,6 +112,19 @@ async def test_hostile_log_lines_and_reports_on_the_main_screen(tmp_path: Path) 
         assert app.is_running
 
 
+async def test_hostile_time_stamps_in_the_time_column(tmp_path: Path) -> None:
+    lines = [
+        f"2026-12-03T16:00:{OSC52} Dec  3 16:00:00 h postfix/qmgr[9]: ABCDEF1: removed",
+        "Dec  3 \x1b]52;c;\x07 h postfix/qmgr[9]: ABCDEF2: removed",  # 15 characters
+        "2026-12-03T16:\x1b[2J\x1b[H Dec  3 16:00:00 h postfix/qmgr[9]: ABCDEF3: removed",
+    ]
+    app = new_app(tmp_path, lines=lines)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.log_view.buffered >= 3)
+        assert_clean(app)
+        assert all(len(line.stamp) == 8 for line in app.log_view.shown_lines())
+
+
 async def test_hostile_report_in_every_tab_of_the_detail_screen(tmp_path: Path) -> None:
     app = hostile_app(tmp_path)
     async with app.run_test(size=(120, 40), notifications=True) as pilot:

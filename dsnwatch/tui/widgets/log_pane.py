@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -29,6 +29,7 @@ class LogPane(Vertical):
         super().__init__(id=id)
         self.capacity = capacity
         self.border_title = "Logs"
+        self._status: tuple[str, tuple[Any, ...]] | None = None
 
     def compose(self) -> ComposeResult:
         yield Input(
@@ -36,7 +37,7 @@ class LogPane(Vertical):
             id="log-filter",
             compact=True,
         )
-        yield LogView(self.capacity, id="log-view")
+        yield LogView(self.capacity, on_change=self._show_status, id="log-view")
         yield Static(id="log-status", markup=False)
 
     @property
@@ -71,10 +72,13 @@ class LogPane(Vertical):
         event.input.remove_class("-open")
         self.view.focus()
 
-    @on(LogView.Changed)
-    def _changed(self, event: LogView.Changed) -> None:
-        event.stop()
-        self.query_one("#log-status", Static).update(status_line(event.view))
+    def _show_status(self, view: LogView) -> None:
+        # One row whatever it says: no layout pass, and no repaint when nothing changed.
+        line = status_line(view)
+        key = (line.plain, tuple(line.spans))
+        if key != self._status:
+            self._status = key
+            self.query_one("#log-status", Static).update(line, layout=False)
 
 
 def status_line(view: LogView) -> Content:

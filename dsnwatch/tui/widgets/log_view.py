@@ -1,18 +1,17 @@
 """The log pane's view: a virtual list over a bounded buffer that renders only visible rows.
 
-Lines arrive in batches (`append`), never one call per line. The buffer keeps
-the newest `capacity` events; a filter is an index of the matching lines, kept
-up to date as lines arrive; a row is formatted, cleaned and highlighted only
-when it is on screen, behind a small cache. Following sticks: once the user
-scrolls up or pauses, new lines are counted ("+N new") instead of moving the view.
+Lines arrive in batches (`append_lines`), never one call per line, already packed
+in the compact form of `dsnwatch.tui.lines` by the pump thread. The buffer keeps
+the newest `capacity` lines; a filter is an index of the matching lines, kept up
+to date as lines arrive; a row is cleaned, styled and highlighted only when it is
+on screen, behind a small cache. Following sticks: once the user scrolls up or
+pauses, new lines are counted ("+N new") instead of moving the view.
 """
 
 from __future__ import annotations
 
-import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.style import Style
@@ -20,57 +19,21 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
 from textual.events import MouseScrollUp
-from textual.geometry import Size
-from textual.message import Message
+from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from dsnwatch.logs.events import LogEvent
-from dsnwatch.logs.follow import parse_docker_time
-from dsnwatch.tui.look import Palette, log_kind_class
+from dsnwatch.tui.lines import ALERT_KIND, LOOKS, Lines, ShownLine
+from dsnwatch.tui.look import Palette
 from dsnwatch.tui.safe import MAX_LINE, plain
 
 SERVICES = ("both", "dovecot", "postfix")
-ALERT_KIND = "alert"  # correlator alerts are shown as lines of this kind
 _PREFIX_WIDTH = 9 + 2 + 8  # time, gutter, service
-
-
-def alert_line(kind: str, message: str, when: str | None) -> LogEvent:
-    """A correlator alert as a line of the log pane (it passes every service filter)."""
-    return LogEvent(kind=ALERT_KIND, service="", raw=f"ALERT {kind}: {message}", time=when)
-
-
-def _stamp(event: LogEvent) -> str:
-    if event.time:
-        try:
-            return time.strftime("%H:%M:%S", time.localtime(parse_docker_time(event.time)))
-        except ValueError:
-            return event.time[11:19]
-    if event.syslog_time:
-        return event.syslog_time[-8:]
-    return "--:--:--"
-
-
-def _message(event: LogEvent) -> str:
-    """The readable part of a line: its kind and the fields the reader found."""
-    if event.kind == "plain" or event.kind == ALERT_KIND:
-        raw = event.raw
-        if event.time and raw.startswith(event.time):
-            raw = raw[len(event.time) + 1 :]
-        return raw
-    parts = [event.kind.removeprefix("postfix-")]
-    for value in (event.user, event.msgid, event.queue_id):
-        if value:
-            parts.append(value)
-    if event.recipient:
-        parts.append(f"-> {event.recipient}")
-    if event.status:
-        parts.append(event.status)
-    if event.dsn:
-        parts.append(f"dsn={event.dsn}")
-    if event.detail:
-        parts.append(f"({event.detail})")
-    return "  ".join(parts)
+# Rendered lines kept for repaints and scrolling: a few screens' worth. Each one is
+# several Strips with caches of their own, so a bigger cache costs memory and
+# garbage-collector time while a flood scrolls by.
+_CACHED_LINES = 256
 
 
 class LogView(ScrollView, can_focus=True):
@@ -125,25 +88,23 @@ class LogView(ScrollView, can_focus=True):
         ),
     ]
 
-    @dataclass
-    class Changed(Message):
-        """The view's state changed (following, filter, counts): the status line updates."""
-
-        view: LogView
-
-        def can_replace(self, message: Message) -> bool:
-            return isinstance(message, LogView.Changed)
-
     def __init__(
         self,
         capacity: int = 50_000,
         *,
+        on_change: Callable[[LogView], None] | None = None,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
+        """`on_change` is called whenever what the status line says may have changed.
+
+        It is a call, not a message, so the status line is painted in the same frame
+        as the rows (a message would arrive after that frame and cost another one).
+        """
         super().__init__(name=name, id=id, classes=classes)
         self.capacity = capacity
+        self._on_change = on_change
         self.following = True
         self.wrap = False
         self.show_time = True
@@ -153,13 +114,14 @@ class LogView(ScrollView, can_focus=True):
         self.placeholder = "Waiting for log lines..."  # shown while nothing is shown
         self.pending = 0  # lines that arrived while paused
         self.received = 0  # every line ever appended
-        self._lines: list[LogEvent] = []
-        self._first = 0  # the absolute number of _lines[0]
+        self._lines = Lines()
+        self._first = 0  # the absolute number of _lines' first line
         self._shown: list[int] | None = None  # absolute numbers passing the filter
         self._starts: list[int] | None = None  # wrap mode: first row of each shown line
         self._widest = 0
-        self._cache: LRUCache[int, list[Strip]] = LRUCache(1024)
+        self._cache: LRUCache[int, list[Strip]] = LRUCache(_CACHED_LINES)
         self._palette: Palette | None = None
+        self._frame: tuple[Style, int] | None = None  # style and width during one repaint
 
     # --- what is shown -------------------------------------------------------
 
@@ -177,30 +139,37 @@ class LogView(ScrollView, can_focus=True):
     def filtered(self) -> bool:
         return self._shown is not None
 
-    def _predicate(self) -> Callable[[LogEvent], bool] | None:
+    def _passing(self, lines: Lines, start: int, stop: int, base: int) -> list[int] | None:
+        """The numbers (`base` + position) of `lines[start:stop]` passing the filter.
+
+        None when nothing is filtered.
+        """
         needle = self.needle.lower()
         service = self.service
         if not needle and service == "both":
             return None
-
-        def keep(event: LogEvent) -> bool:
-            if service != "both" and event.service != service and event.kind != ALERT_KIND:
-                return False
-            return not needle or needle in event.raw.lower()
-
-        return keep
+        raws = lines.raw
+        if service == "both":
+            return [base + k for k in range(start, stop) if needle in raws[k].lower()]
+        services, kinds = lines.service, lines.kind
+        return [
+            base + k
+            for k in range(start, stop)
+            if (services[k] == service or kinds[k] == ALERT_KIND)
+            and (not needle or needle in raws[k].lower())
+        ]
 
     def _id_at(self, index: int) -> int:
         return self._shown[index] if self._shown is not None else self._first + index
 
-    def event_at_row(self, row: int) -> LogEvent | None:
-        """The event shown on a row of the whole (virtual) list."""
+    def line_at_row(self, row: int) -> ShownLine | None:
+        """The line shown on a row of the whole (virtual) list."""
         located = self._locate(row)
-        return None if located is None else self._lines[self._id_at(located[0]) - self._first]
+        return None if located is None else self._lines.line(self._id_at(located[0]) - self._first)
 
-    def shown_events(self) -> list[LogEvent]:
-        """Every event that passes the filter, oldest first (for tests and copying)."""
-        return [self._lines[self._id_at(i) - self._first] for i in range(self.line_count)]
+    def shown_lines(self) -> list[ShownLine]:
+        """Every line that passes the filter, oldest first (for tests and copying)."""
+        return [self._lines.line(self._id_at(i) - self._first) for i in range(self.line_count)]
 
     def _rows(self) -> int:
         return self._starts[-1] if self._starts is not None else self.line_count
@@ -216,39 +185,59 @@ class LogView(ScrollView, can_focus=True):
     # --- feeding -------------------------------------------------------------
 
     def append(self, events: Sequence[LogEvent]) -> None:
-        """Add a batch of events at the bottom (one call per batch, not per line)."""
-        if not events:
+        """Add a batch of events at the bottom (packs them here: the pump packs its own)."""
+        self.append_lines(Lines.pack(events))
+
+    def append_lines(self, lines: Lines, start: int = 0, stop: int | None = None) -> None:
+        """Add `lines[start:stop]` at the bottom (one call per batch, not per line)."""
+        stop = len(lines) if stop is None else stop
+        count = stop - start
+        if count <= 0:
             return
-        start = self._first + len(self._lines)
-        self._lines.extend(events)
-        self.received += len(events)
-        keep = self._predicate()
-        if keep is None:
-            added = len(events)
-            new_ids: Sequence[int] = range(start, start + added)
+        base = self._first + len(self._lines)
+        self._lines.extend(lines, start, stop)
+        self.received += count
+        passing = self._passing(lines, start, stop, base - start)
+        if passing is None:
+            added = count
+            new_ids: Sequence[int] = range(base, base + count)
         else:
-            new_ids = [start + k for k, event in enumerate(events) if keep(event)]
             assert self._shown is not None
-            self._shown.extend(new_ids)
-            added = len(new_ids)
-        widest = max(len(e.raw) for e in events)
+            self._shown.extend(passing)
+            added = len(passing)
+            new_ids = passing
+        widest = max(map(len, lines.raw[start:stop]))
         self._widest = max(self._widest, min(widest, MAX_LINE) + 40)
         if self._starts is not None:
             width = self._wrap_width()
             starts = self._starts
+            first = self._first
             for number in new_ids:
-                starts.append(starts[-1] + self._height(self._lines[number - self._first], width))
+                starts.append(starts[-1] + self._height(number - first, width))
         removed = self._trim()
         if not self.following:
             self.pending += added
         self._update(removed_rows=removed)
+
+    def skip_lines(self, lines: Lines, stop: int) -> None:
+        """Count `lines[:stop]` as received without holding them.
+
+        For lines that would fall out of the buffer anyway, when the view is so far
+        behind that more than its capacity waits to be shown.
+        """
+        if stop <= 0:
+            return
+        self.received += stop
+        if not self.following:
+            passing = self._passing(lines, 0, stop, 0)
+            self.pending += stop if passing is None else len(passing)
 
     def _trim(self) -> int:
         """Drop the oldest lines past capacity (in chunks, so the cost is amortised)."""
         excess = len(self._lines) - self.capacity
         if excess <= max(1, self.capacity // 10):
             return 0
-        del self._lines[:excess]
+        self._lines.drop_first(excess)
         self._first += excess
         if self._shown is not None:
             cut = bisect_left(self._shown, self._first)
@@ -284,12 +273,7 @@ class LogView(ScrollView, can_focus=True):
         if keep_place and not self.following:
             located = self._locate(int(self.scroll_y))
             anchor = self._id_at(located[0]) if located else None
-        keep = self._predicate()
-        if keep is None:
-            self._shown = None
-        else:
-            first = self._first
-            self._shown = [first + k for k, event in enumerate(self._lines) if keep(event)]
+        self._shown = self._passing(self._lines, 0, len(self._lines), self._first)
         self._cache.clear()
         self._restart_rows()
         self.pending = 0
@@ -310,8 +294,8 @@ class LogView(ScrollView, can_focus=True):
     def _wrap_width(self) -> int:
         return max(10, self.scrollable_content_region.width or self.size.width or 80)
 
-    def _height(self, event: LogEvent, width: int) -> int:
-        length = len(self._plain_line(event))
+    def _height(self, index: int, width: int) -> int:
+        length = len(self._plain_line(index))
         return max(1, -(-length // width))
 
     def _restart_rows(self) -> None:
@@ -321,14 +305,25 @@ class LogView(ScrollView, can_focus=True):
         width = self._wrap_width()
         starts = [0]
         total = 0
+        first = self._first
         for index in range(self.line_count):
-            total += self._height(self._lines[self._id_at(index) - self._first], width)
+            total += self._height(self._id_at(index) - first, width)
             starts.append(total)
         self._starts = starts
 
     def _update(self, removed_rows: int = 0) -> None:
         width = self._wrap_width() if self.wrap else self._widest + _PREFIX_WIDTH
-        self.virtual_size = Size(width, self._rows())
+        size = Size(width, self._rows())
+        old = self.virtual_size
+        scroll_update = getattr(self, "_scroll_update", None)
+        fits = self.container_size.height + 1
+        if size.width == old.width and min(size.height, old.height) > fits and scroll_update:
+            # Rows come and go behind a scrollbar that stays: the scrollbar and scroll
+            # limits are updated here, without a layout of the whole screen each batch.
+            self.set_reactive(LogView.virtual_size, size)
+            scroll_update(size)
+        else:
+            self.virtual_size = size
         if self.following:
             # After the layout: the first batch or a resize may change the height first.
             self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
@@ -337,7 +332,11 @@ class LogView(ScrollView, can_focus=True):
                 y=max(0, self.scroll_y - removed_rows), animate=False, immediate=True, force=True
             )
         self.refresh()
-        self.post_message(self.Changed(self))
+        self._changed()
+
+    def _changed(self) -> None:
+        if self._on_change is not None:
+            self._on_change(self)
 
     def set_placeholder(self, text: str) -> None:
         """What the empty view says (waiting, no match, or the follower's error)."""
@@ -384,12 +383,12 @@ class LogView(ScrollView, can_focus=True):
         if delta < 0 and self.following:
             self.following = False
         self.scroll_to(y=max(0, self.scroll_y + delta), animate=False, immediate=True, force=True)
-        self.post_message(self.Changed(self))
+        self._changed()
 
     def action_top(self) -> None:
         self.following = False
         self.scroll_to(y=0, animate=False, immediate=True, force=True)
-        self.post_message(self.Changed(self))
+        self._changed()
 
     def action_follow(self) -> None:
         """Jump to the newest line and follow again."""
@@ -402,7 +401,7 @@ class LogView(ScrollView, can_focus=True):
     def on_mouse_scroll_up(self, event: MouseScrollUp) -> None:
         if self.following:
             self.following = False
-            self.post_message(self.Changed(self))
+            self._changed()
 
     def action_cycle_service(self) -> None:
         """Both services, then Dovecot only, then Postfix only."""
@@ -434,24 +433,26 @@ class LogView(ScrollView, can_focus=True):
             self._palette = Palette(self.app.theme_variables)
         return self._palette
 
-    def _plain_line(self, event: LogEvent) -> str:
-        """The row's text: time, gutter, service, then the message (all cleaned)."""
+    def _plain_line(self, index: int) -> str:
+        """Row text of buffer line `index`: time, gutter, service, then the message (cleaned)."""
+        lines = self._lines
         parts = []
         if self.show_time:
-            parts.append(_stamp(event) + " ")
-        parts.append("! " if event.is_alerting or event.kind == ALERT_KIND else "  ")
-        parts.append((event.service or "-")[:7].ljust(8))
-        parts.append(plain(event.raw if self.raw else _message(event)))
+            parts.append(lines.stamp[index] + " ")
+        parts.append("! " if lines.alerting(index) else "  ")
+        parts.append((lines.service[index] or "-")[:7].ljust(8))
+        parts.append(plain(lines.raw[index] if self.raw else lines.message(index)))
         return "".join(parts)
 
-    def _render_event(self, number: int) -> list[Strip]:
+    def _render_line(self, number: int) -> list[Strip]:
         cached = self._cache.get(number)
         if cached is not None:
             return cached
-        event = self._lines[number - self._first]
+        index = number - self._first
+        lines = self._lines
         palette = self.palette
-        line = self._plain_line(event)
-        alerting = event.is_alerting or event.kind == ALERT_KIND
+        line = self._plain_line(index)
+        alerting = lines.alerting(index)
         text = Text(line, no_wrap=True, end="")
         head = 0
         if self.show_time:
@@ -459,10 +460,10 @@ class LogView(ScrollView, can_focus=True):
             head = 9
         if alerting:
             text.stylize(palette.log["alert"], head, head + 1)
-        service_style = palette.service.get(event.service)
+        service_style = palette.service.get(lines.service[index])
         if service_style is not None:
             text.stylize(service_style, head + 2, head + 9)
-        kind_class = log_kind_class(event.kind, event.status, alerting)
+        kind_class = LOOKS[lines.look[index]]
         if kind_class != "plain":
             text.stylize(palette.log[kind_class], head + 10, len(line))
         if self.needle:
@@ -485,11 +486,18 @@ class LogView(ScrollView, can_focus=True):
             text.stylize(style, start, start + len(needle))
             start = haystack.find(needle, start + len(needle))
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """The rows of one repaint: the widget's style and width are looked up once for all."""
+        self._frame = (self.rich_style, self.scrollable_content_region.width)
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame = None
+
     def render_line(self, y: int) -> Strip:
         """One row on screen: only visible rows are ever formatted."""
         scroll_x, scroll_y = self.scroll_offset
-        width = self.scrollable_content_region.width
-        base = self.rich_style
+        base, width = self._frame or (self.rich_style, self.scrollable_content_region.width)
         located = self._locate(scroll_y + y)
         if located is None:
             if y == 0 and not self._rows() and self.placeholder:
@@ -498,6 +506,6 @@ class LogView(ScrollView, can_focus=True):
                 return strip.crop_extend(0, width, base).apply_style(base)
             return Strip.blank(width, base)
         index, sub = located
-        strips = self._render_event(self._id_at(index))
+        strips = self._render_line(self._id_at(index))
         strip = strips[min(sub, len(strips) - 1)]
         return strip.crop_extend(scroll_x, scroll_x + width, base).apply_style(base)
