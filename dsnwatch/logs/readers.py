@@ -28,6 +28,7 @@ _LEVELS = {
     "Fatal:": "fatal",
     "Panic:": "fatal",
 }
+_LEVEL_INITIALS = "".join(sorted({word[0] for word in _LEVELS}))  # "" is in it too
 
 # lmtp(user)<pid><session>: or lda(user)<pid><session>: and the like
 _DOVECOT_PREFIX = re.compile(r"(\w[\w-]*)\(([^)]*)\)(?:<(\d+)>)?(?:<([^>]*)>)?: ")
@@ -88,16 +89,18 @@ def _level(event: LogEvent, text: str) -> str:
 def _read_dovecot(event: LogEvent, text: str) -> None:
     m = _DOVECOT_PREFIX.match(text)
     if m:
-        event.user = m.group(2) or None
-        event.session = m.group(4)
+        user, event.session = m.group(2, 4)
+        event.user = user or None
         text = text[m.end() :]
-    text = _level(event, text)
+    if text[:1] in _LEVEL_INITIALS:
+        text = _level(event, text)
     sieve = text.startswith("sieve: ")
     if sieve:
         text = text[7:]
-    mm = _MSGID.match(text)
+    mm = _MSGID.match(text) if text.startswith("msgid=") else None
     if mm:
-        event.msgid = None if mm.group(1) == "unspecified" else mm.group(1)
+        msgid = mm.group(1)
+        event.msgid = None if msgid == "unspecified" else msgid
         text = text[mm.end() :]
     event.detail = text
     if sieve:

@@ -126,6 +126,44 @@ def test_restart_of_dovecot_loses_and_repeats_nothing(
     assert follow.last_stamp("dovecot") == truth[-1].partition(" ")[0]
 
 
+_AWKWARD_PRINTER = r"""
+binmode STDOUT;
+print "plain line $_\n" for 1..3000;
+print "tty-style line\r\n";
+print "invalid utf-8 \xc3\x28 and \xff here\n";
+print "accents \xc3\xa9\xc3\xa8 and a check \xe2\x9c\x93\n";
+print "\n";
+print "long " . ("z" x 40000) . "\n";
+print "last line without a newline";
+"""
+
+
+@pytest.mark.parametrize("follow", [False, True])
+def test_log_stream_reads_what_docker_py_reads(lab: Lab, follow: bool) -> None:
+    """LogStream's own HTTP reading against docker-py's, on awkward output: CR LF,
+    invalid UTF-8, an empty line, a line the engine splits into frames, no final newline."""
+    from dsnwatch.logs.follow import LogStream
+
+    image = lab.container("postfix").image
+    client = lab.engine.client
+    container = client.containers.run(
+        image.id, ["perl", "-e", _AWKWARD_PRINTER], detach=True, network_mode="none"
+    )
+    try:
+        container.wait(timeout=60)
+        container.reload()
+        raw = container.logs(timestamps=True).decode("utf-8", "replace")
+        expected = [line.rstrip("\r") for line in raw.split("\n")]
+        if expected and expected[-1] == "":
+            expected.pop()
+        got = list(LogStream(container, follow=follow))
+        assert len(got) == len(expected) > 3000
+        assert got == expected
+        assert any(line.endswith(" last line without a newline") for line in got)
+    finally:
+        container.remove(force=True)
+
+
 @pytest.fixture(autouse=True)
 def _drop_test_folders(lab: Lab) -> Iterator[None]:
     """Leave the central mailbox as it was: remove the folders a test made."""
