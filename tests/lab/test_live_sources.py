@@ -329,3 +329,51 @@ def test_a_bounce_with_a_large_attachment_is_read_from_its_parts(lab: Lab, cfg: 
         "5.1.1",
     )
     assert row["original_message_id"] == "<token-1234@lab.test>"
+
+
+def test_a_large_sync_read_by_worker_processes_stores_what_reading_here_does(
+    lab: Lab, cfg: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every fixture, a bounce with a 700 kB attachment (read from its parts) and 250
+    reports: the rows of a sync read in worker processes equal those of one read here."""
+    import dsnwatch.mailbox as mailbox_module
+    import dsnwatch.readpool as readpool_module
+
+    folder = f"Sync{new_token()}"
+    bounce = (FIXTURES / "postfix-userunknown.eml").read_bytes()
+    big = bounce.replace(
+        b"--AB12CD34.1700000000/mail.lab.test--",
+        b"--AB12CD34.1700000000/mail.lab.test\nContent-Type: application/octet-stream\n\n"
+        + b"QUJD" * 200_000
+        + b"\n--AB12CD34.1700000000/mail.lab.test--",
+    )
+    client = imap_login(lab, "dsn-monitor")
+    try:
+        client.create_folder(folder)
+        messages = [p.read_bytes() for p in sorted(FIXTURES.glob("*.eml"))] + [big]
+        messages += [bounce.replace(b"nobody@", b"n%d@" % n) for n in range(250)]
+        client.multiappend(folder, messages)
+    finally:
+        client.logout()
+    pools: list[Any] = []
+    real_pool = readpool_module.ReaderPool
+
+    def counted_pool(workers: int) -> Any:
+        pools.append(real_pool(workers))
+        return pools[-1]
+
+    monkeypatch.setattr(mailbox_module, "ReaderPool", counted_pool)
+    monkeypatch.setattr(mailbox_module, "cores", lambda: 2)
+    rows = {}
+    for name, threshold in (("here", 10**9), ("workers", 1)):
+        monkeypatch.setattr(mailbox_module, "PARALLEL_FROM", threshold)
+        store = Store(tmp_path / f"{name}.sqlite")
+        assert MailboxWatcher(_settings(cfg, folder), store).sync_once() == len(messages)
+        rows[name] = sorted(
+            tuple((k, v) for k, v in row.items() if k not in ("id", "stored_at"))
+            for row in store.reports()
+        )
+        store.close()
+    assert len(pools) == 1 and not pools[0].broken, "the second sync did not use workers"
+    assert len(rows["here"]) >= len(messages) - 1  # plain mail has no recipient row
+    assert rows["workers"] == rows["here"]
