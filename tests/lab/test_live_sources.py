@@ -377,3 +377,30 @@ def test_a_large_sync_read_by_worker_processes_stores_what_reading_here_does(
     assert len(pools) == 1 and not pools[0].broken, "the second sync did not use workers"
     assert len(rows["here"]) >= len(messages) - 1  # plain mail has no recipient row
     assert rows["workers"] == rows["here"]
+
+
+def test_the_scaling_bench_fills_a_folder_dovecot_serves_and_a_sync_reads(
+    lab: Lab, cfg: Config
+) -> None:
+    """The bench's fast fill (hard links in the maildir) makes real messages: Dovecot
+    counts them, serves them, and a first sync reads every one into a report."""
+    from dsnwatch.bench.scale import fill_fast, folder_for
+
+    count = 37
+    folder = folder_for(count)
+    settings = cfg.imap_settings()
+    dovecot = lab.container("dovecot")
+    try:
+        assert fill_fast(settings, dovecot, None, count) == count
+        assert fill_fast(settings, dovecot, None, count) == count  # kept, not filled again
+        store = Store(cfg.store)
+        assert MailboxWatcher(_settings(cfg, folder), store).sync_once() == count
+        assert store.count_messages() == count
+        assert {r["reason"] for r in store.reports()} - {""}, "nothing was read"
+        store.close()
+    finally:
+        client = imap_login(lab, "dsn-monitor")
+        try:
+            client.delete_folder(folder)
+        finally:
+            client.logout()
