@@ -340,11 +340,11 @@ class DockerLogFollower:
                 self._state(service, "following", container.name)
                 last_state = "following"
                 delay = 0.5
+                stopping = self._stop.is_set
                 for line in stream:
-                    if self._stop.is_set():
+                    if stopping():
                         break
-                    stamp, _, _text = line.partition(" ")
-                    if not resume.is_new(stamp, line):
+                    if not resume.is_new(line.partition(" ")[0], line):
                         continue
                     event = read_line(line)
                     if not event.service:

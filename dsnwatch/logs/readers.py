@@ -41,15 +41,16 @@ _POSTFIX_FIELDS = re.compile(r"(to|orig_to|relay|dsn|status|from)=(<[^>]*>|[^,\s
 def read_line(line: str) -> LogEvent:
     """Read one line; never raises. Unknown lines come back as kind `plain`."""
     line = line.rstrip("\r\n")
-    event = LogEvent(kind="plain", service="", raw=line)
     rest = line
+    stamp = None
     # Docker's own timestamp, when the logs were asked for with timestamps.
-    if len(rest) > 20 and rest[4:5] == "-" and rest[10:11] == "T":
+    if rest[10:11] == "T" and rest[4:5] == "-" and len(rest) > 20:
         stamp, _, rest = rest.partition(" ")
-        event.time = stamp
-    if rest[:3] in _MONTHS and len(rest) > 16 and rest[15:16] == " ":
-        event.syslog_time = rest[:15]
+    syslog_time = None
+    if rest[15:16] == " " and len(rest) > 16 and rest[:3] in _MONTHS:
+        syslog_time = rest[:15]
         rest = rest[16:]
+    event = LogEvent("plain", "", line, stamp, syslog_time)
     if not rest:
         return event
     head, sep, message = rest.partition(": ")
