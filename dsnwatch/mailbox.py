@@ -228,6 +228,8 @@ class MailboxWatcher:
                 if self.on_progress is not None:
                     self.on_progress(Progress(done, total))
             pending = started
+        # The workers of a finished sync go; a sync cut short keeps them for the retry.
+        readers.close()
         if state is None or state[0] != uidvalidity:
             self.store.set_sync_state(folder, uidvalidity, uids[-1] if uids else last)
         return total
@@ -381,8 +383,9 @@ class _Readers:
     """The DSN reader of one watcher: in this process, or, once a sync is large, in
     worker processes (one per core) while this one talks IMAP and writes the store.
 
-    The workers are started at the first large sync and kept until the watcher
-    stops: a reconnect in the middle of a large sync goes on with the same workers.
+    The workers are started by a large sync and end with it; when the connection is
+    lost in the middle, they are kept, and the sync that resumes after the reconnect
+    goes on with them instead of waiting for new ones.
     """
 
     def __init__(self) -> None:

@@ -80,8 +80,16 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _is_reader(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return b"dsnwatch.readpool" in cmdline.read()
+    except OSError:
+        return False
+
+
 class _ChildPeaks:
-    """The largest peak memory of this process's children, sampled every 0.1 s."""
+    """The largest peak memory of this process's reader workers, sampled every 0.1 s."""
 
     def __init__(self) -> None:
         self.kb = 0
@@ -92,7 +100,9 @@ class _ChildPeaks:
     def _watch(self) -> None:
         while not self._stop.wait(0.1):
             for child in _children(os.getpid()):
-                self.kb = max(self.kb, vm_hwm_kb(child))
+                # Between fork and exec a child still counts this process's memory.
+                if _is_reader(child):
+                    self.kb = max(self.kb, vm_hwm_kb(child))
 
     def stop(self) -> int:
         self._stop.set()
