@@ -112,16 +112,19 @@ def fetch_for_reader(client: Any, uids: list[int]) -> dict[int, bytes]:
 
     A message up to SMALL bytes (nearly every report) is fetched whole in one
     FETCH for the batch: that is as cheap as asking for its parts and keeps the
-    reader's view exact. A larger one gets only the parts the reader reads.
+    reader's view exact. Only a larger one has its structure fetched (parsing a
+    BODYSTRUCTURE costs more than reading a small report), and gets only the parts
+    the reader reads.
     """
-    first = client.fetch(uids, ["RFC822.SIZE", "BODYSTRUCTURE"])
+    sizes = client.fetch(uids, ["RFC822.SIZE"])
+    large = [uid for uid in uids if int(sizes.get(uid, {}).get(b"RFC822.SIZE") or 0) > SMALL]
+    structures = client.fetch(large, ["BODYSTRUCTURE"]) if large else {}
     whole: list[int] = []
     by_plan: dict[tuple[Section, ...], list[int]] = defaultdict(list)
     for uid in uids:
-        data = first.get(uid, {})
-        size = int(data.get(b"RFC822.SIZE") or 0)
-        sections = plan(data.get(b"BODYSTRUCTURE")) if size > SMALL else None
-        if sections is None or not _has_report_part(sections, data.get(b"BODYSTRUCTURE")):
+        structure = structures.get(uid, {}).get(b"BODYSTRUCTURE")
+        sections = plan(structure) if uid in structures else None
+        if sections is None or not _has_report_part(sections, structure):
             whole.append(uid)
         else:
             by_plan[tuple(sections)].append(uid)
@@ -142,7 +145,7 @@ def fetch_for_reader(client: Any, uids: list[int]) -> dict[int, bytes]:
                 for mime_key, body_key in (section.keys() for section in shape)
             ]
             header = bytes(data.get(b"BODY[HEADER]") or b"")
-            out[uid] = assemble(header, boundary_of(first[uid][b"BODYSTRUCTURE"]), parts)
+            out[uid] = assemble(header, boundary_of(structures[uid][b"BODYSTRUCTURE"]), parts)
     return out
 
 

@@ -17,9 +17,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from dsnwatch.dsn import read_report
 from dsnwatch.imapfetch import WHOLE_LIMIT, fetch_for_reader
 from dsnwatch.model import Report
+from dsnwatch.readpool import Job, ReaderPool, cores, read_all
 from dsnwatch.store import Store, Where
 
 TlsMode = Literal["ssl", "starttls", "plain"]
@@ -171,6 +171,7 @@ class MailboxWatcher:
         self.poll_seconds = poll_seconds
         self._stop = threading.Event()
         self._client: Any = None
+        self._readers = _Readers()
 
     # --- one-shot ----------------------------------------------------------
 
@@ -181,6 +182,7 @@ class MailboxWatcher:
             return self._sync(client)
         finally:
             _quietly_close(client)
+            self._readers.close()
 
     def _select(self, client: Any) -> int:
         try:
@@ -202,25 +204,45 @@ class MailboxWatcher:
         if total:
             self._state("syncing", f"{total} new message(s) in {folder}")
         done = 0
-        for batch in _batches(uids, BATCH):
-            fetched = fetch_for_reader(client, batch)
-            items: list[tuple[Where, Report]] = []
-            for uid in batch:
-                where = Where(folder, uidvalidity, uid)
-                source = f"imap:{folder}/{uidvalidity}/{uid}"
-                items.append((where, read_report(fetched.get(uid, b""), source=source)))
-            # One transaction per batch; the high-water mark moves only once it is stored.
-            self.store.add_reports(items)
-            self.store.set_sync_state(folder, uidvalidity, batch[-1])
-            if self.on_report is not None:
-                for where, report in items:
-                    self.on_report(where, report)
-            done += len(batch)
-            if self.on_progress is not None:
-                self.on_progress(Progress(done, total))
+        readers = self._readers
+        readers.prepare(total)
+        # While one batch is being read (by worker processes in a large sync), the next
+        # one is fetched; a batch is stored, and the high-water mark moved, once read.
+        pending: tuple[list[int], Callable[[], list[Report]]] | None = None
+        for batch in [*_batches(uids, BATCH), []]:
+            started = None
+            if batch:
+                fetched = fetch_for_reader(client, batch)
+                jobs = [
+                    (fetched.get(uid, b""), f"imap:{folder}/{uidvalidity}/{uid}") for uid in batch
+                ]
+                started = (batch, readers.read(jobs))
+            if pending is not None:
+                done_batch, result = pending
+                items = [
+                    (Where(folder, uidvalidity, uid), report)
+                    for uid, report in zip(done_batch, result(), strict=True)
+                ]
+                self._store_batch(folder, uidvalidity, items)
+                done += len(done_batch)
+                if self.on_progress is not None:
+                    self.on_progress(Progress(done, total))
+            pending = started
+        # The workers of a finished sync go; a sync cut short keeps them for the retry.
+        readers.close()
         if state is None or state[0] != uidvalidity:
             self.store.set_sync_state(folder, uidvalidity, uids[-1] if uids else last)
         return total
+
+    def _store_batch(
+        self, folder: str, uidvalidity: int, items: list[tuple[Where, Report]]
+    ) -> None:
+        # One transaction per batch; the high-water mark moves only once it is stored.
+        self.store.add_reports(items)
+        self.store.set_sync_state(folder, uidvalidity, items[-1][0].uid)
+        if self.on_report is not None:
+            for where, report in items:
+                self.on_report(where, report)
 
     # --- following --------------------------------------------------------
 
@@ -256,6 +278,7 @@ class MailboxWatcher:
             self._state("reconnecting", f"retry in {delay:.0f}s")
             self._stop.wait(delay)
             delay = min(delay * 2, 60.0)
+        self._readers.close()
         self._state("stopped", "")
 
     def _follow(self, client: Any) -> None:
@@ -350,6 +373,48 @@ def _bye_text(responses: list[Any]) -> str:
                 else str(response[1])[:200]
             )
     return "BYE"
+
+
+# A sync of this many messages or more is read in worker processes, one per core.
+PARALLEL_FROM = 1_000
+
+
+class _Readers:
+    """The DSN reader of one watcher: in this process, or, once a sync is large, in
+    worker processes (one per core) while this one talks IMAP and writes the store.
+
+    The workers are started by a large sync and end with it; when the connection is
+    lost in the middle, they are kept, and the sync that resumes after the reconnect
+    goes on with them instead of waiting for new ones.
+    """
+
+    def __init__(self) -> None:
+        self._pool: ReaderPool | None = None
+        self._lock = threading.Lock()
+
+    def prepare(self, total: int) -> None:
+        """Start the workers when a sync of `total` messages is worth them."""
+        workers = cores()
+        if total < PARALLEL_FROM or workers < 2:
+            return
+        with self._lock:
+            if self._pool is None:
+                self._pool = ReaderPool(workers)
+
+    def read(self, jobs: list[Job]) -> Callable[[], list[Report]]:
+        """Start reading a batch; the function returned gives its reports, in order."""
+        pool = self._pool
+        if pool is None:
+            reports = read_all(jobs)
+            return lambda: reports
+        return pool.read(jobs)
+
+    def close(self) -> None:
+        """End the workers, if any (without waiting for them)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
 
 
 def _is_new_mail(response: Any) -> bool:

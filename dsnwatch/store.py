@@ -439,6 +439,10 @@ class Store:
     def count_messages(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM messages").fetchone()[0])
 
+    def count_report_rows(self) -> int:
+        """Recipient rows (a report with several recipients has one each)."""
+        return int(self._db.execute("SELECT count(*) FROM reports").fetchone()[0])
+
     def table(self, name: str, since: float | None = None) -> list[dict[str, Any]]:
         """Every row of one timeline table since a time, oldest first."""
         if name not in ("reports", "events", "alerts", "test_runs"):

@@ -50,8 +50,9 @@ def table(figures: list[Figure]) -> list[str]:
     for f in figures:
         met = "" if f.met is None else ("yes" if f.met else "**no**")
         ratio = "-" if f.ratio is None else f"{f.ratio:.2f}"
+        peer = (f.peer or "-").replace("|", "\\|")  # a shell pipe, not a new column
         lines.append(
-            f"| {f.area} | {f.measure} | {fmt(f.value, f.unit)} | {f.peer or '-'} |"
+            f"| {f.area} | {f.measure} | {fmt(f.value, f.unit)} | {peer} |"
             f" {fmt(f.peer_value, f.unit) if f.peer_value is not None else '-'} | {ratio} |"
             f" {f.target or '-'} | {met} |"
         )

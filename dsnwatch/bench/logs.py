@@ -103,10 +103,11 @@ def bench_docker_end_to_end(client: Any, ctr: Any, docker_host: str) -> tuple[fl
     """(dsnwatch seconds, docker logs | grep seconds, lines with dsn-monitor)."""
     start = time.perf_counter()
     hits = 0
-    for line in LogStream(ctr, follow=False):
-        event = read_line(line)
-        if "dsn-monitor" in event.raw:
-            hits += 1
+    for lines in LogStream(ctr, follow=False).batches():
+        for line in lines:
+            event = read_line(line)
+            if "dsn-monitor" in event.raw:
+                hits += 1
     ours = time.perf_counter() - start
     docker_cli = shutil.which("docker")
     if docker_cli is None:

@@ -61,83 +61,98 @@ def fill_folder(settings: ImapSettings, corpus: Path | None, count: int = COUNT)
         client.logout()
 
 
-def time_first_sync(settings: ImapSettings) -> tuple[float, int]:
-    """(seconds, messages) for a first sync of the bench folder into an empty store."""
+def time_first_sync(settings: ImapSettings, folder: str = FOLDER) -> tuple[float, int, int]:
+    """(seconds, messages, report rows) for a first sync of a folder into an empty store."""
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "bench.sqlite")
-        watcher = MailboxWatcher(replace(settings, folder=FOLDER), store)
+        watcher = MailboxWatcher(replace(settings, folder=folder), store)
         start = time.perf_counter()
         count = watcher.sync_once()
         elapsed = time.perf_counter() - start
+        rows = store.count_report_rows()
         store.close()
-    return elapsed, count
+    return elapsed, count, rows
+
+
+def _mbsync_config(settings: ImapSettings, root: Path, folder: str, tls_word: str) -> Path:
+    (root / "mail").mkdir(exist_ok=True)
+    pass_file = root / "pass"
+    pass_file.write_text(settings.password)
+    pass_file.chmod(0o600)
+    ssl_type = {"ssl": "IMAPS", "starttls": "STARTTLS", "plain": "None"}[settings.tls]
+    conf = root / "mbsyncrc"
+    conf.write_text(
+        "\n".join(
+            [
+                "IMAPAccount bench",
+                # mbsync checks names, not IP addresses, against the certificate.
+                f"Host {'localhost' if settings.host == '127.0.0.1' else settings.host}",
+                f"Port {settings.port}",
+                f"User {settings.user}",
+                f"PassCmd \"cat '{pass_file}'\"",
+                f"{tls_word} {ssl_type}",
+                *([f"CertificateFile {settings.ca}"] if settings.ca else []),
+                "",
+                "IMAPStore far",
+                "Account bench",
+                "",
+                "MaildirStore near",
+                f"Path {root / 'mail'}/",
+                f"Inbox {root / 'mail' / 'INBOX'}",
+                "",
+                "Channel bench",
+                "Far :far:",
+                "Near :near:",
+                f"Patterns {folder}",
+                "Create Near",
+                "Sync Pull",
+                "SyncState *",
+                "",
+            ]
+        )
+    )
+    return conf
+
+
+def run_mbsync(settings: ImapSettings, root: Path, folder: str, count: int) -> tuple[float, int]:
+    """(seconds, peak resident KiB sampled every 50 ms) of mbsync downloading `folder`
+    into an empty Maildir under `root`; RuntimeError when it fails or fetches fewer
+    than `count` messages."""
+    from dsnwatch.bench.scale import vm_hwm_kb
+
+    mbsync = shutil.which("mbsync")
+    if mbsync is None:
+        raise FileNotFoundError("mbsync")
+    err = ""
+    # Older isync spells the TLS setting differently.
+    for tls_word in ("TLSType", "SSLType"):
+        conf = _mbsync_config(settings, root, folder, tls_word)
+        start = time.perf_counter()
+        with tempfile.TemporaryFile() as errors:
+            proc = subprocess.Popen(
+                [mbsync, "-q", "-c", str(conf), "bench"], stdout=subprocess.DEVNULL, stderr=errors
+            )
+            peak = 0
+            while proc.poll() is None:
+                peak = max(peak, vm_hwm_kb(proc.pid))
+                time.sleep(0.05)
+            elapsed = time.perf_counter() - start
+            errors.seek(0)
+            err = errors.read().decode("utf-8", "replace")
+        if proc.returncode == 0:
+            got = sum(1 for _ in (root / "mail" / folder).glob("*/*"))
+            if got < count:
+                raise RuntimeError(f"mbsync fetched {got} of {count} messages")
+            return elapsed, peak
+    raise RuntimeError(f"mbsync failed: {err.strip()[:300]}")
 
 
 def time_mbsync(settings: ImapSettings) -> float | None:
     """Seconds for mbsync to download the bench folder into an empty Maildir."""
-    mbsync = shutil.which("mbsync")
-    if mbsync is None:
+    if shutil.which("mbsync") is None:
         return None
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        (root / "mail").mkdir()
-        pass_file = root / "pass"
-        pass_file.write_text(settings.password)
-        pass_file.chmod(0o600)
-        ssl_type = {"ssl": "IMAPS", "starttls": "STARTTLS", "plain": "None"}[settings.tls]
-        conf = root / "mbsyncrc"
-        conf.write_text(
-            "\n".join(
-                [
-                    "IMAPAccount bench",
-                    # mbsync checks names, not IP addresses, against the certificate.
-                    f"Host {'localhost' if settings.host == '127.0.0.1' else settings.host}",
-                    f"Port {settings.port}",
-                    f"User {settings.user}",
-                    f"PassCmd \"cat '{pass_file}'\"",
-                    f"TLSType {ssl_type}",
-                    *([f"CertificateFile {settings.ca}"] if settings.ca else []),
-                    "",
-                    "IMAPStore far",
-                    "Account bench",
-                    "",
-                    "MaildirStore near",
-                    f"Path {root / 'mail'}/",
-                    f"Inbox {root / 'mail' / 'INBOX'}",
-                    "",
-                    "Channel bench",
-                    "Far :far:",
-                    "Near :near:",
-                    f"Patterns {FOLDER}",
-                    "Create Near",
-                    "Sync Pull",
-                    "SyncState *",
-                    "",
-                ]
-            )
-        )
-        start = time.perf_counter()
-        done = subprocess.run(
-            [mbsync, "-q", "-c", str(conf), "bench"], capture_output=True, text=True, check=False
-        )
-        elapsed = time.perf_counter() - start
-        if done.returncode != 0:
-            # Older isync spells the TLS setting differently.
-            text = conf.read_text().replace("TLSType", "SSLType")
-            conf.write_text(text)
-            start = time.perf_counter()
-            done = subprocess.run(
-                [mbsync, "-q", "-c", str(conf), "bench"],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            elapsed = time.perf_counter() - start
-        if done.returncode != 0:
-            raise RuntimeError(f"mbsync failed: {done.stderr.strip()[:300]}")
-        got = sum(1 for _ in (root / "mail" / FOLDER).glob("*/*"))
-        if got < COUNT:
-            raise RuntimeError(f"mbsync fetched {got} of {COUNT} messages")
+        elapsed, _peak = run_mbsync(settings, Path(tmp), FOLDER, COUNT)
     return elapsed
 
 
@@ -217,7 +232,7 @@ def run(cfg: Config, corpus: Path | None, dovecot: Any) -> list[Figure]:
     """The mailbox figures (the lab must be up)."""
     settings = cfg.imap_settings()
     fill_folder(settings, corpus)
-    ours, count = time_first_sync(settings)
+    ours, count, _rows = time_first_sync(settings)
     theirs = time_mbsync(settings)
     latency = time_delivery_to_store(cfg, settings, dovecot)
     return [

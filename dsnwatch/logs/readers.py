@@ -28,6 +28,7 @@ _LEVELS = {
     "Fatal:": "fatal",
     "Panic:": "fatal",
 }
+_LEVEL_INITIALS = "".join(sorted({word[0] for word in _LEVELS}))  # "" is in it too
 
 # lmtp(user)<pid><session>: or lda(user)<pid><session>: and the like
 _DOVECOT_PREFIX = re.compile(r"(\w[\w-]*)\(([^)]*)\)(?:<(\d+)>)?(?:<([^>]*)>)?: ")
@@ -40,15 +41,16 @@ _POSTFIX_FIELDS = re.compile(r"(to|orig_to|relay|dsn|status|from)=(<[^>]*>|[^,\s
 def read_line(line: str) -> LogEvent:
     """Read one line; never raises. Unknown lines come back as kind `plain`."""
     line = line.rstrip("\r\n")
-    event = LogEvent(kind="plain", service="", raw=line)
     rest = line
+    stamp = None
     # Docker's own timestamp, when the logs were asked for with timestamps.
-    if len(rest) > 20 and rest[4:5] == "-" and rest[10:11] == "T":
+    if rest[10:11] == "T" and rest[4:5] == "-" and len(rest) > 20:
         stamp, _, rest = rest.partition(" ")
-        event.time = stamp
-    if rest[:3] in _MONTHS and len(rest) > 16 and rest[15:16] == " ":
-        event.syslog_time = rest[:15]
+    syslog_time = None
+    if rest[15:16] == " " and len(rest) > 16 and rest[:3] in _MONTHS:
+        syslog_time = rest[:15]
         rest = rest[16:]
+    event = LogEvent("plain", "", line, stamp, syslog_time)
     if not rest:
         return event
     head, sep, message = rest.partition(": ")
@@ -88,16 +90,18 @@ def _level(event: LogEvent, text: str) -> str:
 def _read_dovecot(event: LogEvent, text: str) -> None:
     m = _DOVECOT_PREFIX.match(text)
     if m:
-        event.user = m.group(2) or None
-        event.session = m.group(4)
+        user, event.session = m.group(2, 4)
+        event.user = user or None
         text = text[m.end() :]
-    text = _level(event, text)
+    if text[:1] in _LEVEL_INITIALS:
+        text = _level(event, text)
     sieve = text.startswith("sieve: ")
     if sieve:
         text = text[7:]
-    mm = _MSGID.match(text)
+    mm = _MSGID.match(text) if text.startswith("msgid=") else None
     if mm:
-        event.msgid = None if mm.group(1) == "unspecified" else mm.group(1)
+        msgid = mm.group(1)
+        event.msgid = None if msgid == "unspecified" else msgid
         text = text[mm.end() :]
     event.detail = text
     if sieve:

@@ -126,6 +126,44 @@ def test_restart_of_dovecot_loses_and_repeats_nothing(
     assert follow.last_stamp("dovecot") == truth[-1].partition(" ")[0]
 
 
+_AWKWARD_PRINTER = r"""
+binmode STDOUT;
+print "plain line $_\n" for 1..3000;
+print "tty-style line\r\n";
+print "invalid utf-8 \xc3\x28 and \xff here\n";
+print "accents \xc3\xa9\xc3\xa8 and a check \xe2\x9c\x93\n";
+print "\n";
+print "long " . ("z" x 40000) . "\n";
+print "last line without a newline";
+"""
+
+
+@pytest.mark.parametrize("follow", [False, True])
+def test_log_stream_reads_what_docker_py_reads(lab: Lab, follow: bool) -> None:
+    """LogStream's own HTTP reading against docker-py's, on awkward output: CR LF,
+    invalid UTF-8, an empty line, a line the engine splits into frames, no final newline."""
+    from dsnwatch.logs.follow import LogStream
+
+    image = lab.container("postfix").image
+    client = lab.engine.client
+    container = client.containers.run(
+        image.id, ["perl", "-e", _AWKWARD_PRINTER], detach=True, network_mode="none"
+    )
+    try:
+        container.wait(timeout=60)
+        container.reload()
+        raw = container.logs(timestamps=True).decode("utf-8", "replace")
+        expected = [line.rstrip("\r") for line in raw.split("\n")]
+        if expected and expected[-1] == "":
+            expected.pop()
+        got = list(LogStream(container, follow=follow))
+        assert len(got) == len(expected) > 3000
+        assert got == expected
+        assert any(line.endswith(" last line without a newline") for line in got)
+    finally:
+        container.remove(force=True)
+
+
 @pytest.fixture(autouse=True)
 def _drop_test_folders(lab: Lab) -> Iterator[None]:
     """Leave the central mailbox as it was: remove the folders a test made."""
@@ -291,3 +329,78 @@ def test_a_bounce_with_a_large_attachment_is_read_from_its_parts(lab: Lab, cfg: 
         "5.1.1",
     )
     assert row["original_message_id"] == "<token-1234@lab.test>"
+
+
+def test_a_large_sync_read_by_worker_processes_stores_what_reading_here_does(
+    lab: Lab, cfg: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every fixture, a bounce with a 700 kB attachment (read from its parts) and 250
+    reports: the rows of a sync read in worker processes equal those of one read here."""
+    import dsnwatch.mailbox as mailbox_module
+    import dsnwatch.readpool as readpool_module
+
+    folder = f"Sync{new_token()}"
+    bounce = (FIXTURES / "postfix-userunknown.eml").read_bytes()
+    big = bounce.replace(
+        b"--AB12CD34.1700000000/mail.lab.test--",
+        b"--AB12CD34.1700000000/mail.lab.test\nContent-Type: application/octet-stream\n\n"
+        + b"QUJD" * 200_000
+        + b"\n--AB12CD34.1700000000/mail.lab.test--",
+    )
+    client = imap_login(lab, "dsn-monitor")
+    try:
+        client.create_folder(folder)
+        messages = [p.read_bytes() for p in sorted(FIXTURES.glob("*.eml"))] + [big]
+        messages += [bounce.replace(b"nobody@", b"n%d@" % n) for n in range(250)]
+        client.multiappend(folder, messages)
+    finally:
+        client.logout()
+    pools: list[Any] = []
+    real_pool = readpool_module.ReaderPool
+
+    def counted_pool(workers: int) -> Any:
+        pools.append(real_pool(workers))
+        return pools[-1]
+
+    monkeypatch.setattr(mailbox_module, "ReaderPool", counted_pool)
+    monkeypatch.setattr(mailbox_module, "cores", lambda: 2)
+    rows = {}
+    for name, threshold in (("here", 10**9), ("workers", 1)):
+        monkeypatch.setattr(mailbox_module, "PARALLEL_FROM", threshold)
+        store = Store(tmp_path / f"{name}.sqlite")
+        assert MailboxWatcher(_settings(cfg, folder), store).sync_once() == len(messages)
+        rows[name] = sorted(
+            tuple((k, v) for k, v in row.items() if k not in ("id", "stored_at"))
+            for row in store.reports()
+        )
+        store.close()
+    assert len(pools) == 1 and not pools[0].broken, "the second sync did not use workers"
+    assert len(rows["here"]) >= len(messages) - 1  # plain mail has no recipient row
+    assert rows["workers"] == rows["here"]
+
+
+def test_the_scaling_bench_fills_a_folder_dovecot_serves_and_a_sync_reads(
+    lab: Lab, cfg: Config
+) -> None:
+    """The bench's fast fill (hard links in the maildir) makes real messages: Dovecot
+    counts them, serves them, and a first sync reads every one into a report."""
+    from dsnwatch.bench.scale import fill_fast, folder_for
+
+    count = 37
+    folder = folder_for(count)
+    settings = cfg.imap_settings()
+    dovecot = lab.container("dovecot")
+    try:
+        assert fill_fast(settings, dovecot, None, count) == count
+        assert fill_fast(settings, dovecot, None, count) == count  # kept, not filled again
+        store = Store(cfg.store)
+        assert MailboxWatcher(_settings(cfg, folder), store).sync_once() == count
+        assert store.count_messages() == count
+        assert {r["reason"] for r in store.reports()} - {""}, "nothing was read"
+        store.close()
+    finally:
+        client = imap_login(lab, "dsn-monitor")
+        try:
+            client.delete_folder(folder)
+        finally:
+            client.logout()

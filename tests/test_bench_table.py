@@ -1,0 +1,31 @@
+"""The benchmark table: one cell per column whatever a peer's name holds."""
+
+from __future__ import annotations
+
+from dsnwatch.bench.common import Figure, table
+from dsnwatch.bench.scale import Row
+from dsnwatch.bench.scale import table as scale_table
+
+
+def _cells(line: str) -> list[str]:
+    # Split on the pipes markdown sees: not on an escaped one.
+    return [c.strip() for c in line.replace("\\|", "\x00").strip("|").split("|")]
+
+
+def test_a_shell_pipe_in_a_peer_name_stays_in_its_cell() -> None:
+    figure = Figure("logs", "seconds", 11.0, "s", peer="docker logs | grep -c", peer_value=10.0)
+    header, _rule, row = table([figure])
+    assert len(_cells(row)) == len(_cells(header)) == 8
+    assert _cells(row)[3] == "docker logs \x00 grep -c"
+    assert _cells(row)[5] == "1.10"
+
+
+def test_scaling_rows_give_time_per_thousand_and_both_memories() -> None:
+    rows = [
+        Row(1_000, 0.9, 35.0, 21.0, 1_000, 1.2, 9.0),
+        Row(100_000, 60.0, 51.0, 0.0, 100_000, None, None),
+    ]
+    header, _rule, small, large = scale_table(rows)
+    assert len(_cells(small)) == len(_cells(header)) == len(_cells(large)) == 7
+    assert _cells(small) == ["1,000", "0.90 s", "0.90 s", "35 MB; 21 MB", "1.20 s", "9 MB", "0.75"]
+    assert _cells(large) == ["100,000", "60.00 s", "0.60 s", "51 MB", "-", "-", "-"]
