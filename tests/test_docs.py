@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -115,3 +116,14 @@ def test_docs_pipx_install_gives_a_working_command(sandbox: tuple[Path, dict[str
         timeout=60,
     )
     assert done.returncode == 0 and str(home / "pipx") in done.stdout, done
+
+
+def test_console_doc_shows_every_screenshot_and_each_one_exists() -> None:
+    from dsnwatch.tui.screenshots import SHOTS
+
+    text = (ROOT / "docs" / "console.md").read_text()
+    shown = set(re.findall(r"\]\(images/([^)]+)\)", text))
+    assert shown == {name for name, _ in SHOTS}
+    for name in shown:
+        head = (ROOT / "docs" / "images" / name).read_text()[:200]
+        assert head.lstrip().startswith("<svg"), name
