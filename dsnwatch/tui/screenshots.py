@@ -89,53 +89,45 @@ async def take(out: Path, *, lab: bool = True, timeout: float = 60.0) -> list[Pa
             )
             save("console-main.svg")
 
+            async def screen(
+                key: str, name: str, what: str, ready: Callable[[], bool], extra: float = 0.0
+            ) -> None:
+                """Open a screen with its key, save it once `ready` holds, go back."""
+                await pilot.press(key)
+                await _until(pilot, what, ready, timeout)
+                await pilot.pause(extra)
+                save(name)
+                await pilot.press("escape")
+
             app.dsn_pane.table.focus()
-            await pilot.press("enter")
-            await _until(
-                pilot,
+            await screen(
+                "enter",
+                "console-detail.svg",
                 "the detail screen",
                 lambda: (
                     isinstance(app.screen, DetailScreen)
                     and "Reading" not in str(app.screen._body("raw").content)
                 ),
-                timeout,
             )
-            save("console-detail.svg")
-            await pilot.press("escape")
-
-            await pilot.press("d")
-            await _until(
-                pilot,
+            await screen(
+                "d",
+                "console-doctor.svg",
                 "the doctor's checks",
                 lambda: isinstance(app.screen, DoctorScreen) and "Running" not in _doctor_text(app),
-                timeout,
             )
-            save("console-doctor.svg")
-            await pilot.press("escape")
-
-            await pilot.press("t")
-            await pilot.pause(0.5)
-            save("console-tests.svg")
-            await pilot.press("escape")
-
-            await pilot.press("i")
-            await _until(
-                pilot,
+            await screen("t", "console-tests.svg", "the test menu", lambda: True, 0.5)
+            # With nothing to change, the doctor's checks follow the plan: 2 s more.
+            await screen(
+                "i",
+                "console-install.svg",
                 "the install plan",
                 lambda: (
                     isinstance(app.screen, InstallScreen)
                     and app.screen.state in ("planned", "done", "failed")
                 ),
-                timeout,
+                2.0,
             )
-            await pilot.pause(2.0)  # with nothing to change, the doctor's checks follow
-            save("console-install.svg")
-            await pilot.press("escape")
-
-            await pilot.press("question_mark")
-            await pilot.pause(0.5)
-            save("console-help.svg")
-            await pilot.press("escape")
+            await screen("question_mark", "console-help.svg", "the help", lambda: True, 0.5)
     return saved
 
 
