@@ -163,3 +163,64 @@ def test_operator_sieve_syntax_error_stops_install_and_changes_nothing(
         _delivers(lab)
     finally:
         script.write_bytes(original)
+
+
+# Secrets: never in output, the store or an error; TLS verified by default.
+
+
+def test_passwords_never_reach_output_errors_or_the_store(lab: Lab, tmp_path: Path) -> None:
+    secrets = [lab.settings.password("dsn-monitor"), lab.settings.password("alice")]
+    wrong = "not-the-password-7f3a"
+    env = {"DSNWATCH_TESTS_MIN_INTERVAL": "0"}
+    runs = [
+        _dsnwatch("test", "local", "--json", tmp=tmp_path, **env),
+        _dsnwatch("list", "--json", tmp=tmp_path),
+        _dsnwatch("export", "--format", "json", tmp=tmp_path),
+        _dsnwatch("doctor", "--json", tmp=tmp_path),
+        _dsnwatch("config", "show", "--json", tmp=tmp_path),
+        # Wrong passwords: the errors name the user, never what was tried.
+        _dsnwatch("list", tmp=tmp_path, DSNWATCH_IMAP_PASSWORD=wrong),
+        _dsnwatch("test", "remote", tmp=tmp_path, DSNWATCH_SMTP_PASSWORD=wrong, **env),
+    ]
+    assert runs[0].returncode == 0, runs[0]
+    assert runs[5].returncode == 1 and "check the user and password" in runs[5].stderr
+    assert runs[6].returncode == 1 and "check the password" in runs[6].stdout, runs[6]
+    said = "".join(r.stdout + r.stderr for r in runs)
+    stored = b"".join(p.read_bytes() for p in tmp_path.glob("store.sqlite*"))
+    assert b"dsnwatch-test" in stored  # the store did record the runs
+    for secret in [*secrets, wrong]:
+        assert secret not in said
+        assert secret.encode() not in stored
+
+
+def test_smtp_certificate_is_verified_by_default(lab: Lab, tmp_path: Path) -> None:
+    # The system's CAs, which do not know the lab's: the submission must be refused.
+    done = _dsnwatch(
+        "test",
+        "local",
+        tmp=tmp_path,
+        DSNWATCH_SMTP_CA="/etc/ssl/certs/ca-certificates.crt",
+        DSNWATCH_TESTS_MIN_INTERVAL="0",
+    )
+    assert done.returncode == 1, done
+    assert "certificate not trusted" in done.stdout and "set [smtp] ca" in done.stdout, done
+
+
+def test_install_keeps_the_owner_and_mode_of_every_file_it_changes(
+    lab: Lab, target: LabTarget
+) -> None:
+    target.uninstall()
+    found = _modes(target)
+    try:
+        for service, path in found:
+            # Modes of the operator's own choosing, which install must keep.
+            target.runtime.exec(service, ["chmod", "640", path])
+        before = _modes(target)
+        target.install()
+        after = _modes(target)
+        assert before and set(before) <= set(after), (before, after)
+        assert {k: after[k] for k in before} == before
+        _delivers(lab)
+    finally:
+        for (service, path), mode in found.items():
+            target.runtime.exec(service, ["chmod", mode.rsplit(":", 1)[1], path])
