@@ -224,3 +224,21 @@ def test_install_keeps_the_owner_and_mode_of_every_file_it_changes(
     finally:
         for (service, path), mode in found.items():
             target.runtime.exec(service, ["chmod", mode.rsplit(":", 1)[1], path])
+
+
+def test_operator_sieve_after_error_is_left_alone_by_install(
+    lab: Lab, target: LabTarget, tmp_path: Path
+) -> None:
+    # Install never touches global_sieve_after: a broken one stays as it is, mail flows.
+    target.uninstall()
+    script = lab.settings.mailcow_dir / "data" / "conf" / "dovecot" / "global_sieve_after"
+    original = script.read_bytes()
+    try:
+        broken = original + b'if header :contains "Subject" "x" { fileinto "Junk" }\n'
+        script.write_bytes(broken)
+        done = _dsnwatch("install", tmp=tmp_path)
+        assert done.returncode == 0, done
+        assert script.read_bytes() == broken
+        _delivers(lab)
+    finally:
+        script.write_bytes(original)
