@@ -232,6 +232,7 @@ class DockerRuntime:
         # Running is not serving: Postfix and Dovecot take a moment more to answer, and
         # mail sent before then (a `dsnwatch test` right after install) is refused.
         probe = READY_PROBES[service]
+        deadline = time.monotonic() + 120  # as long as a loaded host may need to start them
         while time.monotonic() < deadline:
             try:
                 result = self.exec(service, probe)

@@ -17,6 +17,7 @@ from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.css.query import NoMatches
 from textual.message_pump import MessagePump
 from textual.screen import Screen
 from textual.widgets import Footer
@@ -253,8 +254,24 @@ class DsnwatchApp(App[int]):
             follower.stop()
             store.close()
 
+    def _going_away(self) -> bool:
+        """Whether the app is going away: a source's late message must not touch its panes.
+
+        Leaving through `App.exit()` (not `q`) removes the panes before `on_unmount` sets
+        `_stopping`, so the header's absence counts too.
+        """
+        if self._stopping.is_set():
+            return True
+        try:
+            self.query_one(HeaderBar)
+        except NoMatches:
+            return True
+        return False
+
     def _take_batches(self) -> None:
         """The timer: take what the pump gathered, in one batch."""
+        if self._going_away():
+            return
         with self._lock:
             lines, self._inbox = self._inbox, []
             states, self._states = self._states, []
@@ -328,7 +345,7 @@ class DsnwatchApp(App[int]):
 
     @on(SyncProgress)
     def _sync_progress(self, message: SyncProgress) -> None:
-        if self._stopping.is_set():
+        if self._going_away():
             return
         self.header.health.imap = "syncing"
         self.header.refresh_health()
@@ -337,7 +354,7 @@ class DsnwatchApp(App[int]):
 
     @on(MailboxState)
     def _mailbox_message(self, message: MailboxState) -> None:
-        if self._stopping.is_set():
+        if self._going_away():
             return  # the app is closing: its panes may be gone already
         self._mailbox_state(message.state, message.detail)
 
@@ -412,7 +429,7 @@ class DsnwatchApp(App[int]):
 
     @on(DoctorDone)
     def _doctor_done(self, message: DoctorDone) -> None:
-        if message.checks:
+        if message.checks and not self._going_away():
             self.header.health.pipeline = pipeline_word(message.checks)
             self.header.refresh_health()
 

@@ -48,7 +48,9 @@ def test_make_screenshots_writes_every_screen(lab: Lab, tmp_path: Path) -> None:
         text=True,
         timeout=380,
     )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    failed = [line for line in done.stdout.splitlines() if "FAIL" in line]
+    last = (done.stderr.strip().splitlines() or [""])[-1]  # the error itself, first
+    assert done.returncode == 0, "\n".join([last, *failed]) + "\n" + done.stderr[-3000:]
     assert sorted(p.name for p in out.iterdir()) == sorted(name for name, _ in SHOTS)
     assert set(EXPECTED) == {name for name, _ in SHOTS}
     for name, words in EXPECTED.items():

@@ -359,3 +359,22 @@ async def test_summary_counts_and_trend(tmp_path: Path) -> None:
         text = screen_text(app)
         assert "last hour 5" in text and "userunknown 2" in text
         assert app.sources.clock() == NOW
+
+
+async def test_late_source_messages_after_the_panes_are_gone_do_not_crash(tmp_path: Path) -> None:
+    """Leaving through App.exit() removes the panes before on_unmount; the mailbox watcher,
+    the doctor and the log pump may still report then, and must be ignored."""
+    from dsnwatch.tui.messages import DoctorDone, MailboxState, SyncProgress
+    from dsnwatch.tui.widgets.status import HeaderBar
+
+    app = new_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        for widget in list(app.screen.children):
+            await widget.remove()
+        assert not app.query(HeaderBar)
+        app.post_message(MailboxState("reconnecting", "connection lost"))
+        app.post_message(SyncProgress(1, 2))
+        app.post_message(DoctorDone(good_checks()))
+        await pilot.pause(0.3)  # the batch timer runs as well
+    assert app._exception is None
