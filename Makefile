@@ -1,10 +1,11 @@
-# dsnwatch: make install | test | lint | accuracy | bench | faults | lab | lab-down
+# dsnwatch: make install | test | lint | accuracy | bench | faults | lab | lab-down | screenshots
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 CORPUS ?= ../shared/dsn-corpus
+SHOTS ?= docs/images
 
-.PHONY: install demo test lint accuracy bench fuzz faults clean engine lab lab-down lab-status lab-test
+.PHONY: install demo test lint accuracy bench fuzz faults clean engine lab lab-down lab-status lab-test screenshots
 
 $(BIN)/dsnwatch: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +55,12 @@ lab-status: install ## each lab service's health
 
 lab-test: install engine ## the lab tests only
 	$(BIN)/pytest -q tests/lab
+
+screenshots: install engine ## the console's screens as SVG, from the real console on the lab, in $(SHOTS)
+	$(BIN)/dsnwatch lab up
+	$(BIN)/dsnwatch --lab install
+	DSNWATCH_TESTS_MIN_INTERVAL=0 $(BIN)/dsnwatch --lab test all
+	$(BIN)/python -m dsnwatch.tui.screenshots $(SHOTS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

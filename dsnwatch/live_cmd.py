@@ -52,6 +52,7 @@ def run_tail(
     """Follow the logs, print typed events and alerts; store both in the timeline."""
     from dsnwatch.logs.correlator import Correlator
     from dsnwatch.logs.follow import DockerLogFollower, FollowerState, LogQueue, host_followers
+    from dsnwatch.runtime.base import RuntimeFailure
     from dsnwatch.runtime.docker import DockerRuntime
     from dsnwatch.store import Store
 
@@ -69,6 +70,12 @@ def run_tail(
             ("dovecot", "postfix") if service in (None, "both") else (service,)
         )
         start = time.time() - parse_duration(since) if since else time.time()
+        # A wrong engine or project is a setting to fix, not an outage to wait out.
+        try:
+            for name in services:
+                runtime.container(name)
+        except RuntimeFailure as exc:
+            raise UsageError(str(exc)) from None
         followers.append(DockerLogFollower(runtime, queue, services=services, since=start))
     store = Store(cfg.store)
     correlator = Correlator(cfg.mailbox or "dsn-monitor")

@@ -65,3 +65,15 @@ def test_passwords_never_reach_json_output(tmp_path: Path) -> None:
     for args in (["config", "show", "--json"], ["doctor", "--json"], ["list", "--json"]):
         done = _run("--config", str(path), *args)
         assert "pw-in-config-1234" not in done.stdout + done.stderr, args
+
+
+def test_a_wrong_docker_socket_stops_tail_with_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(
+        f'mailbox = "dsn@example.org"\nstore = "{tmp_path / "s.sqlite"}"\n'
+        '[docker]\nhost = "unix:///nonexistent.sock"\n'
+    )
+    done = _run("--config", str(path), "tail")
+    assert done.returncode == 2, done
+    assert done.stderr.strip().count("\n") == 0, done.stderr
+    assert "Docker is not reachable" in done.stderr and "set DOCKER_HOST" in done.stderr

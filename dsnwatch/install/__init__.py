@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dsnwatch.config import Config
-from dsnwatch.install.apply import InstallError, apply_plan, require_mailbox
+from dsnwatch.install.apply import InstallError, apply_plan, check_own_sieve, require_mailbox
 from dsnwatch.install.plan import InstallOptions, Layout, Plan, build_plan, layout_for
 from dsnwatch.install.sieve import check_address
 from dsnwatch.runtime.base import Runtime
@@ -44,11 +44,19 @@ def options_from(cfg: Config, restart_dovecot: bool = False) -> InstallOptions:
 def prepare_install(
     cfg: Config, runtime: Runtime, restart_dovecot: bool = False, ses_client: Any = None
 ) -> Prepared:
-    """Check the mailbox and build the install plan; reads only."""
+    """Check the mailbox and build the install plan; changes nothing on the server.
+
+    When the plan touches the Sieve rule, the operator's own script must compile as it
+    is (sievec on a scratch copy), or nothing more is done.
+    """
     opts = options_from(cfg, restart_dovecot)
     layout = layout_for(cfg)
     require_mailbox(runtime, layout, opts.mailbox)
     plan = build_plan(runtime, layout, opts)
+    if any(c.service == "dovecot" and c.after is not None for c in plan.changes):
+        check_own_sieve(
+            runtime, layout.sieve_before, runtime.read_file("dovecot", layout.sieve_before)
+        )
     plan.ses_identities = []
     if opts.ses_identities:
         from dsnwatch.install import ses

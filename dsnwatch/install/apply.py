@@ -6,6 +6,7 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from dsnwatch.install.blocks import decode
 from dsnwatch.install.plan import FileChange, Layout, Plan
 from dsnwatch.runtime.base import Runtime, RuntimeFailure, Service
 
@@ -51,16 +52,46 @@ def require_mailbox(runtime: Runtime, layout: Layout, mailbox: str) -> None:
         )
 
 
-def check_sieve(runtime: Runtime, script: bytes) -> None:
-    """Compile the script where Dovecot runs, away from every path Dovecot reads."""
+def _compile_check(runtime: Runtime, script: bytes) -> str | None:
+    """sievec's complaint about the script, compiled away from every path Dovecot reads."""
     runtime.write_file("dovecot", CHECK_SCRIPT, script)
     try:
         result = runtime.exec("dovecot", ["sievec", CHECK_SCRIPT])
     finally:
         runtime.remove_file("dovecot", CHECK_SCRIPT)
         runtime.remove_file("dovecot", CHECK_SCRIPT.replace(".sieve", ".svbin"))
-    if not result.ok:
-        raise InstallError(f"sievec rejects the new sieve_before script: {_short(result.output)}")
+    return None if result.ok else result.output
+
+
+def _first_error(output: str, name: str) -> str:
+    """sievec's first error line, naming the operator's file instead of the check copy."""
+    lines = [line.strip() for line in output.splitlines() if "error" in line.lower()]
+    first = lines[0] if lines else _short(output)
+    return first.replace("dsnwatch-check:", f"{name}:", 1)
+
+
+def check_own_sieve(runtime: Runtime, path: str, current: bytes | None) -> None:
+    """Refuse, changing nothing, when the operator's own script does not compile as it is."""
+    # As it is, our block included (it compiles), so sievec's line numbers are the file's.
+    if not current or not decode(current).strip():
+        return
+    complaint = _compile_check(runtime, current)
+    if complaint is None:
+        return
+    host = getattr(runtime, "host_path", lambda _s, _p: None)("dovecot", path)
+    where = f"{path} ({host} on the host)" if host else path
+    raise InstallError(
+        f"your Sieve script {where} does not compile ({_first_error(complaint, path)}); "
+        f"fix it (`sievec {path}` where Dovecot runs lists every error), then run install "
+        "again; nothing was changed"
+    )
+
+
+def check_sieve(runtime: Runtime, script: bytes) -> None:
+    """Compile the new script where Dovecot runs, away from every path Dovecot reads."""
+    complaint = _compile_check(runtime, script)
+    if complaint is not None:
+        raise InstallError(f"sievec rejects the new sieve_before script: {_short(complaint)}")
 
 
 def _compile_active(runtime: Runtime, layout: Layout, path: str) -> None:

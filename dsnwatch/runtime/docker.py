@@ -18,6 +18,11 @@ from dsnwatch.runtime.base import ExecResult, RuntimeFailure, Service, backup_na
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
 WORKING_DIR_LABEL = "com.docker.compose.project.working_dir"
+# A command that succeeds once the service answers (Postfix's master runs; Dovecot's anvil).
+READY_PROBES: dict[Service, list[str]] = {
+    "postfix": ["postfix", "status"],
+    "dovecot": ["doveadm", "who"],
+}
 
 
 def compose_service(service: Service) -> str:
@@ -218,10 +223,26 @@ class DockerRuntime:
         while time.monotonic() < deadline:
             container.reload()
             if container.status == "running":
-                return
+                break
             time.sleep(1)
+        else:
+            raise RuntimeFailure(
+                f"{container.name} is {container.status} after a restart; see its logs"
+            )
+        # Running is not serving: Postfix and Dovecot take a moment more to answer, and
+        # mail sent before then (a `dsnwatch test` right after install) is refused.
+        probe = READY_PROBES[service]
+        deadline = time.monotonic() + 120  # as long as a loaded host may need to start them
+        while time.monotonic() < deadline:
+            try:
+                result = self.exec(service, probe)
+            except RuntimeFailure:
+                result = ExecResult(1, "")
+            if result.ok or result.rc == 127:  # 127: no such command there; nothing to wait on
+                return
+            time.sleep(0.5)
         raise RuntimeFailure(
-            f"{container.name} is {container.status} after a restart; see its logs"
+            f"{container.name} runs but `{shlex.join(probe)}` fails after a restart; see its logs"
         )
 
     def state(self, service: Service) -> str:

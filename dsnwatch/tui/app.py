@@ -21,6 +21,7 @@ from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.css.query import NoMatches
 from textual.message_pump import MessagePump
 from textual.screen import Screen
 from textual.widgets import Footer
@@ -288,8 +289,26 @@ class DsnwatchApp(App[int]):
                 queue.drain(limit=PUMP_BATCH, wait=0.05)
             store.close()
 
+    def _going_away(self) -> bool:
+        """Whether the app is going away: a source's late message must not touch its panes.
+
+        Leaving through `App.exit()` (not `q`) removes the panes one by one before
+        `on_unmount` sets `_stopping`, so the absence of any pane counts too.
+        """
+        if self._stopping.is_set():
+            return True
+        try:
+            self.query_one(HeaderBar)
+            self.query_one(LogView)
+            self.query_one(DsnPane)
+        except NoMatches:
+            return True
+        return False
+
     def _take_batches(self) -> None:
         """The timer: take what the pump gathered and show it, a slice at a time."""
+        if self._going_away():
+            return
         with self._lock:
             lines, self._inbox = self._inbox, Lines()
             states, self._states = self._states, []
@@ -389,7 +408,7 @@ class DsnwatchApp(App[int]):
 
     @on(SyncProgress)
     def _sync_progress(self, message: SyncProgress) -> None:
-        if self._stopping.is_set():
+        if self._going_away():
             return
         self.header.health.imap = "syncing"
         self.header.refresh_health()
@@ -398,7 +417,7 @@ class DsnwatchApp(App[int]):
 
     @on(MailboxState)
     def _mailbox_message(self, message: MailboxState) -> None:
-        if self._stopping.is_set():
+        if self._going_away():
             return  # the app is closing: its panes may be gone already
         self._mailbox_state(message.state, message.detail)
 
@@ -439,6 +458,8 @@ class DsnwatchApp(App[int]):
         self._refresh_summary()
 
     def _refresh_summary(self) -> None:
+        if self._going_away():
+            return
         self.query_one(SummaryStrip).show(self.report_rows, self.sources.clock())
 
     def events_about(self, row: dict[str, Any]) -> list[dict[str, Any]]:
@@ -473,7 +494,7 @@ class DsnwatchApp(App[int]):
 
     @on(DoctorDone)
     def _doctor_done(self, message: DoctorDone) -> None:
-        if message.checks:
+        if message.checks and not self._going_away():
             self.header.health.pipeline = pipeline_word(message.checks)
             self.header.refresh_health()
 

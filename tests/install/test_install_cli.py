@@ -10,6 +10,7 @@ import typer
 from install_fakes import MAILBOX, FakeRuntime, mailcow_runtime
 from typer.testing import CliRunner
 
+from dsnwatch.install.apply import CHECK_SCRIPT
 from dsnwatch.install.cli import register
 
 
@@ -34,7 +35,9 @@ def test_dry_run_prints_the_diff_and_exits_zero(
     result = CliRunner().invoke(app, ["install", "--dry-run"])
     assert result.exit_code == 0, result.output
     assert "+bounce unix - - n - 0 bounce -o cleanup_service_name=dsnwatch-cleanup" in result.output
-    assert rt.writes == []
+    # Only the scratch copy of the operator's Sieve script that sievec checks, then removed.
+    assert rt.writes == [CHECK_SCRIPT]
+    assert ("dovecot", CHECK_SCRIPT) not in rt.files
 
 
 def test_install_then_install_again_says_nothing_to_change(

@@ -7,7 +7,7 @@ from install_fakes import EXTRA_CF, MAILBOX, MAILCOW_SIEVE_BEFORE, MASTER_CF, ma
 
 from dsnwatch.config import Config, HostPaths
 from dsnwatch.install import carry_out, prepare_install, prepare_uninstall
-from dsnwatch.install.apply import InstallError
+from dsnwatch.install.apply import CHECK_SCRIPT, InstallError
 from dsnwatch.install.plan import MAILCOW, layout_for
 
 
@@ -30,7 +30,8 @@ def test_dry_run_plan_is_a_diff_and_changes_nothing() -> None:
     assert f"+bounce_notice_recipient = {MAILBOX}" in text
     assert f"+++ dovecot:{MAILCOW.sieve_before_active}" in text
     assert "# then: restart postfix" in text
-    assert rt.files == before and rt.writes == []
+    # Nothing but the scratch copy sievec checks the operator's script in, removed at once.
+    assert rt.files == before and rt.writes == [CHECK_SCRIPT]
 
 
 def test_default_is_full_copy_in_master_cf_with_extra_cf_untouched() -> None:
@@ -162,3 +163,18 @@ def test_mailcow_restart_dropping_the_final_newline_is_not_a_change() -> None:
     assert prepare_install(notify, rt).plan.empty
     carry_out(prepare_uninstall(notify, rt), log=lambda _m: None)
     assert rt.files[key] == b"myhostname = mx.example.org\n" + EXTRA_CF
+
+
+def test_operator_sieve_that_does_not_compile_stops_install_first() -> None:
+    rt = mailcow_runtime()
+    rt.files[("dovecot", MAILCOW.sieve_before)] = b'if true { fileinto "Junk" }\n'
+    rt.fail_sievec_on = lambda data: b'"Junk" }' in data
+    before = dict(rt.files)
+    with pytest.raises(InstallError) as caught:
+        prepare_install(_cfg(), rt)
+    message = str(caught.value)
+    assert message.startswith(f"your Sieve script {MAILCOW.sieve_before} does not compile (")
+    assert "line 1: error: parse failed." in message
+    assert message.endswith("then run install again; nothing was changed")
+    assert "\n" not in message
+    assert rt.files == before and rt.restarts == []

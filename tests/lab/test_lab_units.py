@@ -100,7 +100,10 @@ def test_settings_derive_every_port_from_the_base() -> None:
         check_port_base(80)
 
 
-def test_lab_toml_round_trips_and_keeps_passwords(tmp_path: Path) -> None:
+def test_lab_toml_round_trips_and_keeps_passwords(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DSNWATCH_LAB_PORT_BASE", raising=False)  # it would win over the file
     settings = LabSettings(lab_dir=tmp_path, port_base=25000)
     text = dump_toml(settings.to_toml(), "header")
     data = tomllib.loads(text)

@@ -359,3 +359,44 @@ async def test_summary_counts_and_trend(tmp_path: Path) -> None:
         text = screen_text(app)
         assert "last hour 5" in text and "userunknown 2" in text
         assert app.sources.clock() == NOW
+
+
+async def test_late_source_messages_after_the_panes_are_gone_do_not_crash(tmp_path: Path) -> None:
+    """Leaving through App.exit() removes the panes before on_unmount; the mailbox watcher,
+    the doctor and the log pump may still report then, and must be ignored."""
+    from dsnwatch.tui.messages import DoctorDone, MailboxState, SyncProgress
+    from dsnwatch.tui.widgets.status import HeaderBar
+
+    app = new_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        for widget in list(app.screen.children):
+            await widget.remove()
+        assert not app.query(HeaderBar)
+        app.post_message(MailboxState("reconnecting", "connection lost"))
+        app.post_message(SyncProgress(1, 2))
+        app.post_message(DoctorDone(good_checks()))
+        await pilot.pause(0.3)  # the batch timer runs as well
+    assert app._exception is None
+
+
+async def test_the_batch_timer_ignores_a_log_pane_removed_before_the_header(
+    tmp_path: Path,
+) -> None:
+    """Panes go one at a time as the app closes: lines waiting for a log view that is
+    already gone are dropped, not shown into nothing (which ended the app with NoMatches)."""
+    from dsnwatch.logs.readers import read_line
+    from dsnwatch.tui.lines import Lines
+    from dsnwatch.tui.widgets.log_view import LogView
+
+    app = new_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        waiting = Lines.pack([read_line("Dec  3 16:00:00 h postfix/qmgr[9]: 4B1C2D: removed")])
+        await app.query_one("#panes").remove()
+        assert not app.query(LogView) and app.header is not None
+        with app._lock:
+            app._inbox.extend(waiting)
+        await pilot.pause(0.3)  # several ticks of the batch timer
+        app._refresh_summary()
+    assert app._exception is None

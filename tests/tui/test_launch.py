@@ -47,3 +47,33 @@ def test_launcher_stages_become_updates_once_per_change(monkeypatch: pytest.Monk
 def test_server_label_names_the_project_and_engine() -> None:
     cfg = Config(compose_project="mailcowdockerized", docker_host="unix:///run/lab/docker.sock")
     assert server_label(cfg) == "mailcowdockerized @ /run/lab/docker.sock"
+
+
+@pytest.mark.parametrize(
+    ("kind", "changes", "why"),
+    [
+        ("remote", {"remote_target": "example.org"}, "this server's own domain"),
+        ("remote", {"remote_target": ""}, "remote_target"),
+    ],
+)
+def test_console_launcher_keeps_the_target_rules(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, kind: str, changes: dict[str, str], why: str
+) -> None:
+    """The console's `t` goes through the launcher's rules: nothing is sent outside them."""
+    import smtplib
+
+    def no_smtp(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a test mail was sent")
+
+    monkeypatch.setattr(smtplib, "SMTP", no_smtp)
+    monkeypatch.setattr(smtplib, "SMTP_SSL", no_smtp)
+    cfg = Config(
+        mailbox="dsn-monitor@example.org",
+        smtp_host="127.0.0.1",
+        smtp_user="sender@example.org",
+        smtp_password="x",
+        store=str(tmp_path / "store.sqlite"),
+        **changes,
+    )
+    with pytest.raises(Exception, match=why):
+        launcher_for(cfg)(kind, lambda _u: None, threading.Event())
