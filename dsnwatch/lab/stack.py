@@ -467,31 +467,49 @@ class Lab:
         return new
 
     def wait_healthy(self, wait_seconds: float = 120.0) -> None:
-        """Wait until every service answers on its ports; LabError after the deadline."""
+        """Wait until every service answers on its ports; LabError after the deadline.
+
+        A service that stops once and is started again by its restart policy is
+        waited for (Postfix can lose a start to its own lock as a restart overlaps);
+        one that keeps failing (three restarts in this wait), is dead, or stopped
+        without a policy to start it again fails at once with its last log line.
+        """
         deadline = time.monotonic() + wait_seconds
         pending = list(SERVICES)
+        restarts: dict[str, int] = {}
         while pending:
             for svc in list(pending):
                 ctr = self.container(svc)
                 if ctr is None:
                     raise LabError(f"{svc.name} is missing: run `dsnwatch lab up`")
-                if ctr.status in ("exited", "dead", "restarting") or ctr.attrs.get(
-                    "RestartCount", 0
+                count = int(ctr.attrs.get("RestartCount", 0) or 0)
+                first = restarts.setdefault(svc.name, count)
+                policy = (ctr.attrs.get("HostConfig") or {}).get("RestartPolicy") or {}
+                stays_down = ctr.status == "exited" and policy.get("Name", "no") in ("", "no")
+                if ctr.status == "dead" or stays_down or count - first >= 3:
+                    raise LabError(f"{svc.name} failed to start: {self._last_log(ctr)}")
+                if ctr.status == "running" and all(
+                    probe(self.settings.port(p), kind) for p, kind in svc.probes
                 ):
-                    tail = ctr.logs(tail=5).decode("utf-8", "replace").strip().splitlines()
-                    last = tail[-1].strip() if tail else "no output"
-                    raise LabError(
-                        f"{svc.name} failed to start: {last} (see `docker logs {svc.name}`)"
-                    )
-                if all(probe(self.settings.port(p), kind) for p, kind in svc.probes):
                     pending.remove(svc)
                     self.progress(f"{svc.name} is up", True)
             if not pending:
                 break
             if time.monotonic() > deadline:
-                names = ", ".join(svc.name for svc in pending)
+                names = ", ".join(
+                    f"{svc.name} ({self._last_log(ctr)})"
+                    for svc in pending
+                    if (ctr := self.container(svc)) is not None
+                )
                 raise LabError(f"not answering after {wait_seconds:.0f}s: {names}")
             time.sleep(0.2)
+
+    @staticmethod
+    def _last_log(ctr: Any) -> str:
+        """A container's last log line, and where to read the rest."""
+        tail = ctr.logs(tail=5).decode("utf-8", "replace").strip().splitlines()
+        last = tail[-1].strip() if tail else "no output"
+        return f"{last} (see `docker logs {ctr.name}`)"
 
     def write_settings(self, also_user_config: bool = False) -> list[Path]:
         """Write lab.toml into the lab folder (and the user's config folder)."""

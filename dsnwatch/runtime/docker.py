@@ -18,10 +18,17 @@ from dsnwatch.runtime.base import ExecResult, RuntimeFailure, Service, backup_na
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
 WORKING_DIR_LABEL = "com.docker.compose.project.working_dir"
-# A command that succeeds once the service answers (Postfix's master runs; Dovecot's anvil).
-READY_PROBES: dict[Service, list[str]] = {
-    "postfix": ["postfix", "status"],
-    "dovecot": ["doveadm", "who"],
+# A command that succeeds once the service answers, and what it checks (for the error).
+# Postfix: its master has taken its lock and written its PID. Not `postfix status`: that
+# test takes the same lock for a moment, and a master starting in that moment fails
+# ("unable to set exclusive lock") and takes the container down with it.
+_POSTFIX_MASTER_UP = (
+    'pid=$(tr -d " " < "$(postconf -h queue_directory)/pid/master.pid") && [ -n "$pid" ]'
+    ' && [ "$(cat "/proc/$pid/comm")" = master ]'
+)
+READY_PROBES: dict[Service, tuple[list[str], str]] = {
+    "postfix": (["sh", "-c", _POSTFIX_MASTER_UP], "the Postfix master process"),
+    "dovecot": (["doveadm", "who"], "`doveadm who`"),
 }
 
 
@@ -231,7 +238,7 @@ class DockerRuntime:
             )
         # Running is not serving: Postfix and Dovecot take a moment more to answer, and
         # mail sent before then (a `dsnwatch test` right after install) is refused.
-        probe = READY_PROBES[service]
+        probe, what = READY_PROBES[service]
         deadline = time.monotonic() + 120  # as long as a loaded host may need to start them
         while time.monotonic() < deadline:
             try:
@@ -242,7 +249,7 @@ class DockerRuntime:
                 return
             time.sleep(0.5)
         raise RuntimeFailure(
-            f"{container.name} runs but `{shlex.join(probe)}` fails after a restart; see its logs"
+            f"{container.name} runs but {what} does not answer after a restart; see its logs"
         )
 
     def state(self, service: Service) -> str:

@@ -168,7 +168,10 @@ def test_operator_sieve_syntax_error_stops_install_and_changes_nothing(
 # Secrets: never in output, the store or an error; TLS verified by default.
 
 
-def test_passwords_never_reach_output_errors_or_the_store(lab: Lab, tmp_path: Path) -> None:
+def test_passwords_never_reach_output_errors_or_the_store(
+    lab: Lab, target: LabTarget, tmp_path: Path
+) -> None:
+    target.install()  # the local test bounce needs the pipeline, whatever ran before
     secrets = [lab.settings.password("dsn-monitor"), lab.settings.password("alice")]
     wrong = "not-the-password-7f3a"
     env = {"DSNWATCH_TESTS_MIN_INTERVAL": "0"}

@@ -135,3 +135,66 @@ def test_debian_mirror_comes_from_apt_sources_or_the_environment(
 ) -> None:
     monkeypatch.setenv("DSNWATCH_LAB_MIRROR", "http://mirror.invalid/debian")
     assert image.debian_mirror() == "http://mirror.invalid/debian"
+
+
+class _FakeContainer:
+    """A container whose state follows a script of (status, restart count) steps."""
+
+    def __init__(self, name: str, steps: list[tuple[str, int]], policy: str = "unless-stopped"):
+        self.name = name
+        self.steps = steps
+        self.policy = policy
+
+    def now(self) -> _FakeContainer:
+        status, count = self.steps.pop(0) if len(self.steps) > 1 else self.steps[0]
+        self.status = status
+        self.attrs = {"RestartCount": count, "HostConfig": {"RestartPolicy": {"Name": self.policy}}}
+        return self
+
+    def logs(self, tail: int) -> bytes:
+        return b"postfix/master[150]: fatal: open lock file pid/master.pid\n"
+
+
+def _waiting_lab(monkeypatch: pytest.MonkeyPatch, scripts: dict[str, _FakeContainer]) -> object:
+    from dsnwatch.lab import stack
+
+    lab = stack.Lab.__new__(stack.Lab)
+    lab.settings = LabSettings()  # type: ignore[misc]
+    lab.container = lambda svc: scripts[svc.name].now()  # type: ignore[method-assign]
+    lab.progress = lambda *_a: None  # type: ignore[method-assign]
+    monkeypatch.setattr(stack, "probe", lambda port, kind: True)
+    monkeypatch.setattr(stack.time, "sleep", lambda _s: None)
+    return lab
+
+
+def test_wait_healthy_waits_for_a_service_its_restart_policy_starts_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dsnwatch.lab.stack import SERVICES
+
+    scripts = {s.name: _FakeContainer(s.name, [("running", 0)]) for s in SERVICES}
+    postfix = next(s.name for s in SERVICES if "postfix" in s.name)
+    # Stopped once, started again by Docker: a restart count left over from before too.
+    scripts[postfix] = _FakeContainer(postfix, [("exited", 4), ("restarting", 5), ("running", 5)])
+    _waiting_lab(monkeypatch, scripts).wait_healthy(5)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("steps", "policy"),
+    [
+        ([("restarting", 1), ("exited", 2), ("restarting", 3), ("exited", 4)], "unless-stopped"),
+        ([("dead", 0)], "unless-stopped"),
+        ([("exited", 0)], "no"),
+    ],
+    ids=["crash-loop", "dead", "stopped-without-policy"],
+)
+def test_wait_healthy_fails_at_once_on_a_service_that_cannot_start(
+    monkeypatch: pytest.MonkeyPatch, steps: list[tuple[str, int]], policy: str
+) -> None:
+    from dsnwatch.lab.stack import SERVICES
+
+    scripts = {s.name: _FakeContainer(s.name, [("running", 0)]) for s in SERVICES}
+    broken = SERVICES[0].name
+    scripts[broken] = _FakeContainer(broken, steps, policy)
+    with pytest.raises(LabError, match=f"{broken} failed to start: .*fatal: open lock file"):
+        _waiting_lab(monkeypatch, scripts).wait_healthy(5)  # type: ignore[attr-defined]
