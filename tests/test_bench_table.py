@@ -29,3 +29,15 @@ def test_scaling_rows_give_time_per_thousand_and_both_memories() -> None:
     assert len(_cells(small)) == len(_cells(header)) == len(_cells(large)) == 7
     assert _cells(small) == ["1,000", "0.90 s", "0.90 s", "35 MB; 21 MB", "1.20 s", "9 MB", "0.75"]
     assert _cells(large) == ["100,000", "60.00 s", "0.60 s", "51 MB", "-", "-", "-"]
+
+
+def test_the_stolen_share_is_the_steal_ticks_over_all_ticks() -> None:
+    from dsnwatch.bench.__main__ import cpu_ticks, stolen_share
+
+    assert stolen_share((10, 1_000), (60, 2_000)) == (
+        " The host took 5.0% of this machine's CPU time during the run (steal)."
+    )
+    assert stolen_share(None, (60, 2_000)) == ""
+    assert stolen_share((10, 1_000), (10, 1_000)) == ""  # no time passed
+    ticks = cpu_ticks()  # this machine's own /proc/stat
+    assert ticks is not None and 0 <= ticks[0] <= ticks[1]

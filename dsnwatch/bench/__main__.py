@@ -32,6 +32,26 @@ def _machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
 
 
+def cpu_ticks() -> tuple[int, int] | None:
+    """(stolen, total) CPU ticks of the machine so far, from /proc/stat; None elsewhere."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()
+    except (OSError, IndexError):
+        return None
+    if fields[0] != "cpu" or len(fields) < 9:
+        return None
+    ticks = [int(f) for f in fields[1:9]]  # user .. steal; guest time is inside user
+    return ticks[7], sum(ticks)
+
+
+def stolen_share(before: tuple[int, int] | None, after: tuple[int, int] | None) -> str:
+    """The share of CPU time the host took from this virtual machine between two readings."""
+    if before is None or after is None or after[1] <= before[1]:
+        return ""
+    share = (after[0] - before[0]) / (after[1] - before[1])
+    return f" The host took {share:.1%} of this machine's CPU time during the run (steal)."
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run every benchmark and print the table; 0 when it ran, whatever the figures."""
     parser = argparse.ArgumentParser(prog="python -m dsnwatch.bench")
@@ -50,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
 
     def step(name: str) -> None:
         print(f"[bench] {name} ...", file=sys.stderr, flush=True)
+
+    ticks_before = cpu_ticks()
 
     step("DSN reader")
     try:
@@ -112,7 +134,10 @@ def main(argv: list[str] | None = None) -> int:
         f"Measured {time.strftime('%Y-%m-%d')} on {_machine()}.",
         "Rerun with `make bench` (the lab figures need `make lab` first). Ratios are",
         "dsnwatch's figure over the peer's in the same run: above 1 is better for rates",
-        "(messages/s, lines/s), below 1 is better for times (seconds).",
+        "(messages/s, lines/s), below 1 is better for times (seconds). On a shared virtual",
+        "machine the absolute figures move with the load of its neighbours (by up to half",
+        "between runs minutes apart); the ratios, taken in the same run, move much less."
+        + stolen_share(ticks_before, cpu_ticks()),
         "",
         *table(figures),
         "",
