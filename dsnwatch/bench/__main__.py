@@ -136,8 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         "dsnwatch's figure over the peer's in the same run: above 1 is better for rates",
         "(messages/s, lines/s), below 1 is better for times (seconds). On a shared virtual",
         "machine the absolute figures move with the load of its neighbours (by up to half",
-        "between runs minutes apart); the ratios, taken in the same run, move much less."
-        + stolen_share(ticks_before, cpu_ticks()),
+        "between runs minutes apart); the ratios, taken in the same run, move much less.",
+        stolen_share(ticks_before, cpu_ticks()).strip(),
         "",
         *table(figures),
         "",
