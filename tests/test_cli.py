@@ -123,3 +123,27 @@ def test_parse_table_strips_escape_sequences_from_sources(tmp_path: Path) -> Non
     result = runner.invoke(app, ["parse", str(path)])
     assert result.exit_code == 0
     assert "\x1b" not in result.output and "\x07" not in result.output
+
+
+def test_an_eml_file_and_a_maildir_message_are_one_message_despite_from_lines(
+    tmp_path: Path,
+) -> None:
+    """A bounce quoting its original after a blank line, with an unescaped `From ` line
+    (as a mailer writes it), is one message: only an mbox file is split there."""
+    bounce = fixture_bytes("qmail-freetext.eml").rstrip(b"\n")
+    quoted = b"\n\nFrom alice@example.org  Sat Oct  4 08:00:07 2025\nSubject: hi\n\nbody\n"
+    data = b"From MAILER-DAEMON  Sat Oct  4 08:00:09 2025\n" + bounce + quoted
+    (tmp_path / "bounce.eml").write_bytes(data)
+    maildir = mailbox.Maildir(tmp_path / "Maildir")
+    maildir.add(bounce + quoted)
+    (tmp_path / "box.mbox").write_bytes(data)
+    result = runner.invoke(app, ["parse", str(tmp_path), "--json"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    by_source = {row["source"].removeprefix(str(tmp_path) + "/"): row for row in rows}
+    in_maildir = [source for source in by_source if source.startswith("Maildir/new/")]
+    assert len(rows) == 4 and len(in_maildir) == 1, sorted(by_source)
+    assert {"bounce.eml", "box.mbox:1", "box.mbox:2"} <= set(by_source)
+    assert by_source["bounce.eml"]["reports"][0]["recipient"] == "gone@example.net"
+    assert by_source[in_maildir[0]]["reports"][0]["recipient"] == "gone@example.net"
+    assert by_source["box.mbox:2"]["kind"] == "not-a-report"  # an mbox is still split

@@ -41,6 +41,18 @@ def _split_mbox_bytes(data: bytes, source: str) -> Iterator[Item]:
         yield Item(f"{source}:{index}", message)
 
 
+def _one_message(path: Path) -> bool:
+    """Whether a file holds one message by its kind: an `.eml` file, or a Maildir's
+    message file (in cur/ or new/). A `From ` line in its body (a quoted original,
+    unescaped) then starts no other message, as it would in an mbox file."""
+    if path.suffix.lower() == ".eml":
+        return True
+    folder = path.parent
+    return folder.name in ("cur", "new") and all(
+        (folder.parent / sub).is_dir() for sub in ("cur", "new", "tmp")
+    )
+
+
 def _file_items(path: Path) -> Iterator[Item]:
     try:
         with path.open("rb") as handle:
@@ -54,7 +66,7 @@ def _file_items(path: Path) -> Iterator[Item]:
         except OSError as exc:
             yield Item(str(path), None, f"cannot read {path}: {exc.strerror or exc}")
             return
-        if _looks_mbox(data):
+        if _looks_mbox(data) and not _one_message(path):
             yield from _mbox_items(path)
             return
         _, _, message = data.partition(b"\n")
