@@ -78,7 +78,7 @@ def check_own_sieve(runtime: Runtime, path: str, current: bytes | None) -> None:
     complaint = _compile_check(runtime, current)
     if complaint is None:
         return
-    host = getattr(runtime, "host_path", lambda _s, _p: None)("dovecot", path)
+    host = runtime.host_path("dovecot", path)
     where = f"{path} ({host} on the host)" if host else path
     raise InstallError(
         f"your Sieve script {where} does not compile ({_first_error(complaint, path)}); "

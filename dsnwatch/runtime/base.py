@@ -71,6 +71,10 @@ class Runtime(Protocol):
         """The service's state as the runtime reports it, e.g. "running"."""
         ...
 
+    def host_path(self, service: Service, path: str) -> str | None:
+        """Where the service's file lives on the host, when that differs from `path`."""
+        ...
+
 
 def backup_name(path: str, now: float | None = None) -> str:
     """The timestamped backup path of `path`: `<path>.dsnwatch-YYYYmmddTHHMMSS`."""

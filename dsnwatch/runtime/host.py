@@ -107,6 +107,10 @@ class HostRuntime:
                 f"restarting {service} failed: {result.output.strip()[:200]}; check its log"
             )
 
+    def host_path(self, service: Service, path: str) -> str | None:
+        """None: the services run here, so `path` is already the host's."""
+        return None
+
     def state(self, service: Service) -> str:
         """`systemctl is-active` for the service, or "unknown" without systemd."""
         result = self.exec(service, ["systemctl", "is-active", service])

@@ -21,7 +21,6 @@ from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.css.query import NoMatches
 from textual.message_pump import MessagePump
 from textual.screen import Screen
 from textual.widgets import Footer
@@ -122,6 +121,7 @@ class DsnwatchApp(App[int]):
         self._owners: dict[str, MessagePump] = {}
         self._busy: set[str] = set()
         self._mailbox_problem = False
+        self._panes: tuple[MessagePump, ...] = ()  # set once mounted
 
     # --- layout ------------------------------------------------------------------
 
@@ -147,6 +147,7 @@ class DsnwatchApp(App[int]):
 
     def on_mount(self) -> None:
         sources = self.sources
+        self._panes = (self.header, self.log_view, self.dsn_pane)
         health = self.header.health
         health.server = sources.server
         self.dsn_pane.set_clock(sources.clock)
@@ -295,15 +296,8 @@ class DsnwatchApp(App[int]):
         Leaving through `App.exit()` (not `q`) removes the panes one by one before
         `on_unmount` sets `_stopping`, so the absence of any pane counts too.
         """
-        if self._stopping.is_set():
-            return True
-        try:
-            self.query_one(HeaderBar)
-            self.query_one(LogView)
-            self.query_one(DsnPane)
-        except NoMatches:
-            return True
-        return False
+        panes = self._panes  # none before the first mount
+        return self._stopping.is_set() or not panes or not all(p.is_attached for p in panes)
 
     def _take_batches(self) -> None:
         """The timer: take what the pump gathered and show it, a slice at a time."""

@@ -42,6 +42,9 @@ class FakeRuntime:
     def describe(self) -> str:
         return "fake"
 
+    def host_path(self, service: Service, path: str) -> str | None:
+        return None
+
     def read_file(self, service: Service, path: str) -> bytes | None:
         return self.files.get((service, path))
 
