@@ -5,6 +5,10 @@ microseconds; testing whether a short substring occurs costs a fraction of one.
 A gate is a set of literals of which every match of the pattern contains at
 least one, worked out from the pattern itself, so it can never turn a match
 away: when no literal is present, the pattern need not be searched at all.
+
+Where hundreds of gates are tested against one text, a `LiteralIndex` finds
+every literal of all of them in a single pass (an Aho-Corasick automaton), and
+each gate becomes a set test on what was found.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterable, Sequence
 from typing import Any
+
+import ahocorasick
 
 # The standard library's own regex parser; only used to read patterns once at import.
 _sre_parse: Any = importlib.import_module("re._parser")
@@ -100,12 +106,39 @@ def literal_gate(pattern: str) -> tuple[str, ...] | None:
     return tuple(kept)
 
 
-def opens(gate: Sequence[str] | None, text: str) -> bool:
-    """True when `text` may match: no gate, or one of its literals is in `text`."""
-    if gate is None:
-        return True
-    # A plain loop: cheaper than any() over a generator on this hot path.
-    for literal in gate:  # noqa: SIM110
-        if literal in text:
-            return True
-    return False
+GateIds = frozenset[int] | None  # a gate as literal numbers of one LiteralIndex
+
+
+class LiteralIndex:
+    """Many literals, all found in one pass over a text.
+
+    Register gates with `gate()`, then call `found()` on each text: a gate opens
+    when it is None or shares a number with what `found()` returned.
+    """
+
+    __slots__ = ("_automaton", "_numbers")
+
+    def __init__(self) -> None:
+        self._numbers: dict[str, int] = {}
+        self._automaton: Any = None
+
+    def gate(self, literals: Iterable[str] | None) -> GateIds:
+        """The numbers of `literals` in this index (None stays None: never gated)."""
+        if literals is None:
+            return None
+        if self._automaton is not None:
+            raise RuntimeError("a LiteralIndex takes no literals once it has been searched")
+        return frozenset(self._numbers.setdefault(lit, len(self._numbers)) for lit in literals)
+
+    def found(self, text: str) -> set[int]:
+        """The numbers of every registered literal that occurs in `text`."""
+        automaton = self._automaton
+        if automaton is None:
+            automaton = self._automaton = ahocorasick.Automaton()
+            for literal, number in self._numbers.items():
+                automaton.add_word(literal, number)
+            if self._numbers:
+                automaton.make_automaton()
+        if not self._numbers:
+            return set()
+        return {number for _, number in automaton.iter(text)}

@@ -527,9 +527,17 @@ def _original_of(part: Message) -> tuple[Message | None, str]:
     return _parse_head(text.lstrip("\n"))[0], text
 
 
+# The markers for lower-case ASCII text: matching case-insensitively costs more than
+# lower-casing, which keeps every offset of ASCII text.
+_ORIGINAL_MARKERS_LOWER = re.compile(ORIGINAL_MARKERS.pattern, re.M)
+
+
 def split_inline_original(text: str) -> tuple[str, str]:
     """Cut a free-text bounce where it starts quoting the original message."""
-    m = ORIGINAL_MARKERS.search(text)
+    if text.isascii():
+        m = _ORIGINAL_MARKERS_LOWER.search(text.lower())
+    else:
+        m = ORIGINAL_MARKERS.search(text)
     if m is None:
         return text, ""
     end = text.find("\n", m.end())

@@ -29,8 +29,12 @@ ADDRESS = re.compile(
     r"(?<![\w.+%=-])([\w.!#$%&'*+/=?^`{|}~-]{1,200}@(?:[\w-]{1,63}\.)+[\w-]{2,63})(?![\w@-])"
 )
 # Not inside a version number ("mxl_mta-5.5.0-3", "8.14.4/8.14.4").
-STATUS = re.compile(r"(?<![\w.])([245]\.\d{1,3}\.\d{1,3})(?!\.?\d|-\d|/\d)")
-REPLY_CODE = re.compile(r"(?:^|[\s:(\[\"'])([245][0-5]\d)(?=[ -]|$|\])", re.M)
+# The look-behind sits after the first digit so that a search can skip to the digits.
+STATUS = re.compile(r"([245](?<![\w.].)\.\d{1,3}\.\d{1,3})(?!\.?\d|-\d|/\d)")
+# At the start of a line or after white space, a colon, a bracket or a quote. The
+# digits come first so that a search skips to them; the look-behind then checks
+# the character before them (none at the start of the text).
+REPLY_CODE = re.compile(r"([245][0-5]\d)(?<![^\s:(\[\"']...)(?=[ -]|$|\])", re.M)
 _SYSTEM_LOCALS = re.compile(
     r"^(?:mailer-daemon|post_?master|mail-daemon|maildaemon|mailerdaemon|root|"
     r"noreply|no-reply|bounces?|double-bounce|daemon|mailer|nobody)$",
@@ -409,7 +413,7 @@ def _finish(
 
 # A remote server's refusal quoted in a diagnostic: "552 5.2.2", "550-'5.7.1"; 2xx replies
 # in a transcript are steps that worked.
-_REPLIED = re.compile(r"(?<![\w.])[45]\d\d[ -]['\"]?([45]\.\d{1,3}\.\d{1,3})(?!\.?\d)")
+_REPLIED = re.compile(r"[45](?<![\w.].)\d\d[ -]['\"]?([45]\.\d{1,3}\.\d{1,3})(?!\.?\d)")
 
 
 def _replied_status(diagnostic: str) -> str | None:
@@ -631,18 +635,27 @@ def _diagnostic(block: str) -> str:
     return " ".join(text.split())[:1000]
 
 
+# Matched against lower-case text (case-insensitive matching is several times slower).
 _REMOTE = re.compile(
     r"(?:host|server|by|from|while talking to|remote host|mx)\s+"
     r"\[?([a-z0-9][a-z0-9.-]*\.[a-z0-9-]+)\]?"
-    r"(?:\s*\[[0-9a-f.:]+\])?[^\n]{0,40}?(?:said|refused|:)",
-    re.I,
+    r"(?:\s*\[[0-9a-f.:]+\])?[^\n]{0,40}?(?:said|refused|:)"
 )
 
 
+_REMOTE_ANY_CASE = re.compile(_REMOTE.pattern, re.I)
+
+
 def _remote_mta(entry: RecipientReport, block: str) -> None:
-    m = _REMOTE.search(block)
-    if m:
-        entry.remote_mta = m.group(1).rstrip(".")
+    if block.isascii():
+        # Lower-casing ASCII keeps every offset: the host is cut from the block as written.
+        m = _REMOTE.search(block.lower())
+        host = block[m.start(1) : m.end(1)] if m else ""
+    else:
+        m = _REMOTE_ANY_CASE.search(block)
+        host = m.group(1) if m else ""
+    if host:
+        entry.remote_mta = host.rstrip(".")
 
 
 def _recipients_from_inline_fields(report: Report, text: str, message: Message) -> None:
@@ -670,6 +683,9 @@ def _recipients_from_inline_fields(report: Report, text: str, message: Message) 
 
 
 def _looks_arf(text: str) -> bool:
+    # Whatever matches the field name case-insensitively lower-cases to it.
+    if "feedback-type" not in text.lower():
+        return False
     return bool(re.search(r"^feedback-type:\s*\S", text, re.I | re.M)) and bool(
         re.search(
             r"^(?:user-agent|version|original-rcpt-to|original-mail-from):", text, re.I | re.M

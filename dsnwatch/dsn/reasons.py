@@ -11,7 +11,7 @@ import re
 from functools import lru_cache
 from typing import Final
 
-from dsnwatch.dsn.gates import literal_gate
+from dsnwatch.dsn.gates import GateIds, LiteralIndex, literal_gate
 
 # One sentence for each reason; docs/reasons.md is written from this table.
 REASONS: Final[dict[str, str]] = {
@@ -849,20 +849,21 @@ _STATUS_REASONS: Final[dict[str, str]] = {
     "7.30": "authfailure",
 }
 
-_WS = re.compile(r"\s+")
-
 
 # The first line of a multi-line SMTP reply: "550-5.7.1 ...".
 _MULTILINE = re.compile(r"(?<![\w.-])([245]\d\d)-((?:[245]\.\d{1,3}\.\d{1,3}(?= ))?)")
 
 
+@lru_cache(maxsize=64)
 def fold(text: str) -> str:
     """Lower-case text with every run of white space made one space.
 
     The code that starts each line of a multi-line SMTP reply is dropped after
     the first line, so that a phrase broken across lines reads whole again.
+    Cached: one recipient's diagnostic is folded by several steps.
     """
-    folded = _WS.sub(" ", text).strip().lower()
+    # str.split() and the regex class \s agree on what white space is.
+    folded = " ".join(text.split()).lower()
     m = _MULTILINE.search(folded) if "-" in folded else None
     if m is None:
         return folded
@@ -887,15 +888,16 @@ def by_text(text: str) -> str | None:
     return _first_reason(fold(text[:TEXT_LIMIT]))
 
 
-Gate = tuple[str, ...] | None
 # Each reason with its gate (literals one of which any match must contain) and
 # its phrases, each with its own gate: a long alternation searched whole costs
-# far more than the few phrases whose own literals are in the text.
-_GATED: Final[list[tuple[str, Gate, list[tuple[re.Pattern[str], Gate]]]]] = [
+# far more than the few phrases whose own literals are in the text. All the
+# literals are found in one pass; each gate is then a set test.
+_LITERALS: Final = LiteralIndex()
+_GATED: Final[list[tuple[str, GateIds, list[tuple[re.Pattern[str], GateIds]]]]] = [
     (
         reason,
-        literal_gate(pattern.pattern),
-        [(re.compile(p), literal_gate(p)) for p in _PHRASES_OF[pattern.pattern]],
+        _LITERALS.gate(literal_gate(pattern.pattern)),
+        [(re.compile(p), _LITERALS.gate(literal_gate(p))) for p in _PHRASES_OF[pattern.pattern]],
     )
     for reason, pattern in PHRASES
 ]
@@ -904,29 +906,22 @@ _GATED: Final[list[tuple[str, Gate, list[tuple[re.Pattern[str], Gate]]]]] = [
 @lru_cache(maxsize=512)
 def _first_reason(folded: str) -> str | None:
     # Cached: the same diagnostic is looked at for every recipient and every step.
-    # The gate loops are written out: this runs for every diagnostic.
+    present = _LITERALS.found(folded)
     for reason, gate, phrases in _GATED:
-        if gate is not None:
-            for literal in gate:
-                if literal in folded:
-                    break
-            else:
-                continue
+        if gate is not None and gate.isdisjoint(present):
+            continue
         for pattern, own in phrases:
-            if own is not None:
-                for literal in own:
-                    if literal in folded:
-                        break
-                else:
-                    continue
+            if own is not None and own.isdisjoint(present):
+                continue
             if pattern.search(folded):
                 return reason
     return None
 
 
 def clear_cache() -> None:
-    """Forget cached phrase matches."""
+    """Forget cached phrase matches and folded texts."""
     _first_reason.cache_clear()
+    fold.cache_clear()
 
 
 def by_status(status: str | None) -> str | None:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from email.message import Message
 from typing import TYPE_CHECKING, Final
 
+from dsnwatch.dsn.gates import LiteralIndex
+
 if TYPE_CHECKING:
     from dsnwatch.dsn.mime import Parts
 
@@ -16,23 +18,13 @@ class Signature:
     """Marks of one reporter in the lower-cased headers and text.
 
     `words` are plain substrings; `patterns` are (literal, regex) pairs where the
-    regex is only tried when its literal is present, since substring tests are far
+    regex is only tried when its literal is present, since finding literals is far
     cheaper than regular expressions over a few kilobytes.
     """
 
     name: str
     words: tuple[str, ...] = ()
     patterns: tuple[tuple[str, re.Pattern[str]], ...] = ()
-
-    def found_in(self, haystack: str) -> bool:
-        """True when one of the marks is in `haystack` (lower case)."""
-        for word in self.words:
-            if word in haystack:
-                return True
-        for literal, pattern in self.patterns:
-            if literal in haystack and pattern.search(haystack):
-                return True
-        return False
 
 
 def _gated(literal: str, pattern: str) -> tuple[str, re.Pattern[str]]:
@@ -90,6 +82,32 @@ _SIGNATURES: Final[tuple[Signature, ...]] = (
 )
 
 
+# Every signature's words and literals, found in one pass over a text.
+_LITERALS: Final = LiteralIndex()
+_INDEXED: Final = [
+    (
+        signature.name,
+        _LITERALS.gate(signature.words),
+        [(_LITERALS.gate((literal,)), pattern) for literal, pattern in signature.patterns],
+    )
+    for signature in _SIGNATURES
+]
+
+
+def _signed_by(haystack: str) -> str | None:
+    """The first reporter (in signature order) whose marks are in `haystack` (lower case)."""
+    present = _LITERALS.found(haystack)
+    if not present:
+        return None
+    for name, words, patterns in _INDEXED:
+        if words and not words.isdisjoint(present):
+            return name
+        for literal, pattern in patterns:
+            if literal and not literal.isdisjoint(present) and pattern.search(haystack):
+                return name
+    return None
+
+
 def identify(message: Message, text: str, parts: Parts) -> str | None:
     """The name of the MTA or provider that wrote the report, or None.
 
@@ -104,11 +122,4 @@ def identify(message: Message, text: str, parts: Parts) -> str | None:
     haystack = (
         "\n".join(own)[:6000] + "\n" + text[:4000] + "\n" + "\n".join(parts.status_texts)[:2000]
     ).lower()
-    for signature in _SIGNATURES:
-        if signature.found_in(haystack):
-            return signature.name
-    trail = "\n".join(relayed)[:6000].lower()
-    for signature in _SIGNATURES:
-        if signature.found_in(trail):
-            return signature.name
-    return None
+    return _signed_by(haystack) or _signed_by("\n".join(relayed)[:6000].lower())

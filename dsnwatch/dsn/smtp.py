@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from dsnwatch.dsn.gates import literal_gate, opens
+from dsnwatch.dsn.gates import LiteralIndex, literal_gate
 
 # Command names as this module reports them.
 CONN: Final = "CONN"
@@ -51,7 +51,8 @@ _STAGES: Final[list[tuple[re.Pattern[str], str]]] = [
 ]
 
 # Each stage pattern with the literals one of which any match must contain.
-_GATED_STAGES: Final = [(p, stage, literal_gate(p.pattern)) for p, stage in _STAGES]
+_LITERALS: Final = LiteralIndex()
+_GATED_STAGES: Final = [(p, stage, _LITERALS.gate(literal_gate(p.pattern))) for p, stage in _STAGES]
 
 # A sendmail-style transcript: ">>> RCPT To:<...>" then "<<< 550 ...".
 _SENT = re.compile(r"^\s*>>> ?([a-z]{4})\b", re.I)
@@ -75,8 +76,9 @@ def command_of(text: str) -> str | None:
         return found
     folded = " ".join(text.split()).lower()
     best: tuple[int, str] | None = None
+    present = _LITERALS.found(folded)
     for pattern, stage, gate in _GATED_STAGES:
-        if not opens(gate, folded):
+        if gate is not None and gate.isdisjoint(present):
             continue
         m = pattern.search(folded)
         if m and (best is None or m.start() < best[0]):

@@ -1,0 +1,150 @@
+"""The reader's fast paths hold to the plain formulations they replace.
+
+Each pattern here was reordered (the digits before the look-behind, so a search
+can skip to them) or is matched against lower-cased text instead of
+case-insensitively; the plain forms below are the readable definitions, and the
+properties check that both find the same thing on any text.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dsnwatch.dsn import mime, reader
+from dsnwatch.dsn.gates import LiteralIndex
+from dsnwatch.dsn.reader import RecipientReport
+
+PLAIN_REPLY_CODE = re.compile(r"(?:^|[\s:(\[\"'])([245][0-5]\d)(?=[ -]|$|\])", re.M)
+PLAIN_STATUS = re.compile(r"(?<![\w.])([245]\.\d{1,3}\.\d{1,3})(?!\.?\d|-\d|/\d)")
+PLAIN_REPLIED = re.compile(r"(?<![\w.])[45]\d\d[ -]['\"]?([45]\.\d{1,3}\.\d{1,3})(?!\.?\d)")
+
+# Text made of the pieces these patterns care about, in any order.
+_PIECES = st.sampled_from(
+    [
+        "5",
+        "4",
+        "2",
+        "0",
+        "1",
+        "9",
+        ".",
+        "-",
+        " ",
+        "\n",
+        ":",
+        "(",
+        "[",
+        "]",
+        '"',
+        "'",
+        "/",
+        "a",
+        "Z",
+        "_",
+        "550",
+        "5.1.1",
+        "4.4.7",
+        "host",
+        "HOST",
+        "Server",
+        "mx",
+        "said",
+        "refused",
+        "by",
+        "from",
+        "while talking to",
+        "mx.Example.ORG",
+        "[192.0.2.1]",
+        "é",
+        "K",
+        "ſ",
+        "original message",
+        "--",
+        "Original Message",
+        "\t",
+    ]
+)
+TEXT = st.lists(_PIECES, max_size=40).map("".join)
+
+
+def _groups(pattern: re.Pattern[str], text: str) -> list[tuple[str, int]]:
+    return [(m.group(1), m.start(1)) for m in pattern.finditer(text)]
+
+
+@settings(max_examples=400, deadline=None)
+@given(TEXT)
+def test_reordered_patterns_find_what_the_plain_ones_find(text: str) -> None:
+    assert _groups(reader.REPLY_CODE, text) == _groups(PLAIN_REPLY_CODE, text)
+    assert _groups(reader.STATUS, text) == _groups(PLAIN_STATUS, text)
+    assert _groups(reader._REPLIED, text) == _groups(PLAIN_REPLIED, text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(TEXT)
+def test_remote_host_is_read_as_written_in_any_case(text: str) -> None:
+    entry = RecipientReport(recipient="x@example.org")
+    reader._remote_mta(entry, text)
+    m = reader._REMOTE_ANY_CASE.search(text)
+    assert entry.remote_mta == (m.group(1).rstrip(".") if m else None)
+
+
+@settings(max_examples=400, deadline=None)
+@given(TEXT)
+def test_original_markers_cut_where_the_case_insensitive_pattern_does(text: str) -> None:
+    m = mime.ORIGINAL_MARKERS.search(text)
+    expected = (text, "") if m is None else (text[: m.start()], text[m.end() :].partition("\n")[2])
+    assert mime.split_inline_original(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Feedback-Type: abuse\nUser-Agent: x\n",
+        "FEEDBACK-TYPE: abuse\nVersion: 1\n",
+        "feedbac\u212a-type: abuse\nversion: 1\n",  # the Kelvin sign matches k case-insensitively
+        "Feedback-Type:\nVersion: 1\n",
+        "no report here\n",
+    ],
+)
+def test_the_complaint_gate_agrees_with_the_field_patterns(text: str) -> None:
+    plain = bool(re.search(r"^feedback-type:\s*\S", text, re.I | re.M)) and bool(
+        re.search(
+            r"^(?:user-agent|version|original-rcpt-to|original-mail-from):", text, re.I | re.M
+        )
+    )
+    assert reader._looks_arf(text) == plain
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.text(alphabet="abc é\u00df", min_size=1, max_size=4), max_size=12),
+    st.text(alphabet="abc é\u00df\n", max_size=60),
+)
+def test_literal_index_finds_exactly_the_literals_in_the_text(
+    literals: list[str], text: str
+) -> None:
+    index = LiteralIndex()
+    gates = [index.gate([literal]) for literal in literals]
+    found = index.found(text)
+    for literal, gate in zip(literals, gates, strict=True):
+        assert gate is not None
+        assert (not gate.isdisjoint(found)) == (literal in text), (literal, text)
+
+
+def test_literal_index_gates() -> None:
+    index = LiteralIndex()
+    assert index.gate(None) is None
+    unknown = index.gate(["unknown", "no such"])
+    full = index.gate(["full"])
+    assert index.found("") == set()
+    present = index.found("550 user unknown; mailbox full")
+    assert unknown is not None and full is not None
+    assert not unknown.isdisjoint(present) and not full.isdisjoint(present)
+    assert unknown.isdisjoint(index.found("mailbox full"))
+    with pytest.raises(RuntimeError):
+        index.gate(["late"])
+    assert LiteralIndex().found("anything") == set()
