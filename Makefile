@@ -7,13 +7,21 @@ SHOTS ?= docs/images
 
 .PHONY: install demo test lint accuracy bench fuzz faults clean engine lab lab-down lab-status lab-test screenshots
 
-$(BIN)/dsnwatch: pyproject.toml
+$(BIN)/dsnwatch: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	DSNWATCH_PURE_PYTHON=1 $(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
-install: $(BIN)/dsnwatch ## a .venv with the project and its dev extras
+# The DSN reader compiled in place with mypyc (setup.py), again whenever one of its sources changes.
+READER_BUILT := build/.reader-compiled
+$(READER_BUILT): $(BIN)/dsnwatch $(wildcard dsnwatch/dsn/*.py)
+	@echo "compiling the DSN reader (mypyc)..."
+	$(BIN)/python setup.py -q build_ext --inplace > build-reader.log 2>&1 || (cat build-reader.log; exit 1)
+	@rm -f build-reader.log
+	@mkdir -p build && touch $@
+
+install: $(BIN)/dsnwatch $(READER_BUILT) ## a .venv with the project and its dev extras; the reader compiled
 
 demo: install engine ## the lab, the DSN pipeline installed in it, and the console on it
 	$(BIN)/dsnwatch lab up
@@ -24,8 +32,8 @@ test: install engine ## every test, the lab included
 	DSNWATCH_CORPUS=$(CORPUS) $(BIN)/pytest -q
 
 lint: install ## ruff, formatting and types
-	$(BIN)/ruff check dsnwatch tests
-	$(BIN)/ruff format --check dsnwatch tests
+	$(BIN)/ruff check dsnwatch tests setup.py
+	$(BIN)/ruff format --check dsnwatch tests setup.py
 	$(BIN)/mypy dsnwatch
 
 accuracy: install ## score the DSN reader on the corpus
@@ -63,4 +71,4 @@ screenshots: install engine ## the console's screens as SVG, from the real conso
 	$(BIN)/python -m dsnwatch.tui.screenshots $(SHOTS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dsnwatch/dsn/*.so

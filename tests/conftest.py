@@ -11,6 +11,18 @@ FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    from dsnwatch.dsn.native import stale_modules
+
+    stale = stale_modules()
+    if stale:
+        pytest.exit(
+            f"the compiled DSN reader is older than its source ({', '.join(stale)}): "
+            "run make install to compile it again",
+            returncode=2,
+        )
+
+
 def corpus_path() -> Path:
     """The DSN corpus: $DSNWATCH_CORPUS, else ../shared/dsn-corpus beside the checkout."""
     return Path(os.environ.get("DSNWATCH_CORPUS", ROOT.parent / "shared" / "dsn-corpus"))

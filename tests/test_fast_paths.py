@@ -148,3 +148,23 @@ def test_literal_index_gates() -> None:
     with pytest.raises(RuntimeError):
         index.gate(["late"])
     assert LiteralIndex().found("anything") == set()
+
+
+def test_the_reader_runs_compiled_after_make_install() -> None:
+    import ast
+    import os
+    from pathlib import Path
+
+    from dsnwatch.dsn.native import compiled_modules
+
+    setup = ast.parse((Path(__file__).resolve().parent.parent / "setup.py").read_text())
+    listed = next(
+        ast.literal_eval(node.value)
+        for node in setup.body
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "COMPILED"
+    )
+    built = compiled_modules()
+    if os.environ.get("CI") != "true" and not built:
+        pytest.skip("the reader is not compiled here (DSNWATCH_PURE_PYTHON or no make install)")
+    assert built == sorted(listed)
+    assert reader.__file__ is not None and not reader.__file__.endswith(".py")
