@@ -13,15 +13,15 @@ $(BIN)/dsnwatch: pyproject.toml setup.py
 	DSNWATCH_PURE_PYTHON=1 $(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
-# The DSN reader compiled in place with mypyc (setup.py), again whenever one of its sources changes.
-READER_BUILT := build/.reader-compiled
-$(READER_BUILT): $(BIN)/dsnwatch $(wildcard dsnwatch/dsn/*.py)
-	@echo "compiling the DSN reader (mypyc)..."
+# The hot modules compiled in place with mypyc (setup.py), again whenever a source changes.
+READER_BUILT := build/.readers-compiled
+$(READER_BUILT): $(BIN)/dsnwatch setup.py $(wildcard dsnwatch/dsn/*.py dsnwatch/logs/*.py)
+	@echo "compiling the DSN reader and the log readers (mypyc)..."
 	$(BIN)/python setup.py -q build_ext --inplace > build-reader.log 2>&1 || (cat build-reader.log; exit 1)
 	@rm -f build-reader.log
 	@mkdir -p build && touch $@
 
-install: $(BIN)/dsnwatch $(READER_BUILT) ## a .venv with the project and its dev extras; the reader compiled
+install: $(BIN)/dsnwatch $(READER_BUILT) ## a .venv with the project and its dev extras; the readers compiled
 
 demo: install engine ## the lab, the DSN pipeline installed in it, and the console on it
 	$(BIN)/dsnwatch lab up
@@ -71,4 +71,4 @@ screenshots: install engine ## the console's screens as SVG, from the real conso
 	$(BIN)/python -m dsnwatch.tui.screenshots $(SHOTS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dsnwatch/dsn/*.so
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dsnwatch/*.so dsnwatch/dsn/*.so dsnwatch/logs/*.so

@@ -12,12 +12,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    from dsnwatch.dsn.native import stale_modules
+    from dsnwatch.native import stale_modules
 
     stale = stale_modules()
     if stale:
         pytest.exit(
-            f"the compiled DSN reader is older than its source ({', '.join(stale)}): "
+            f"a compiled module is older than its source ({', '.join(stale)}): "
             "run make install to compile it again",
             returncode=2,
         )

@@ -116,14 +116,15 @@ def test_docs_pipx_install_gives_a_working_command(sandbox: tuple[Path, dict[str
         timeout=60,
     )
     assert done.returncode == 0 and str(home / "pipx") in done.stdout, done
-    # The package build compiles the reader (setup.py), as make install does.
+    # The package build compiles the readers (setup.py), as make install does.
     done = shell(
-        f"{python} -c 'from dsnwatch.dsn import native; print(native.compiled_modules())'",
+        f"{python} -c 'from dsnwatch import native; print(native.compiled_modules())'",
         cwd=home,
         env=env,
         timeout=60,
     )
-    assert done.returncode == 0 and "'reader'" in done.stdout, done
+    assert done.returncode == 0, done
+    assert "'dsn.reader'" in done.stdout and "'logs.readers'" in done.stdout, done
 
 
 def test_console_doc_shows_every_screenshot_and_each_one_exists() -> None:

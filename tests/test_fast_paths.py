@@ -150,12 +150,42 @@ def test_literal_index_gates() -> None:
     assert LiteralIndex().found("anything") == set()
 
 
-def test_the_reader_runs_compiled_after_make_install() -> None:
+PLAIN_QUEUE_ID = re.compile(r"([0-9A-F]{6,}|[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-z]{10,}): ")
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["A", "F", "G", "a", "b", "e", "0", "9", "Z", ":", " ", ": ", "to=<x>"]),
+        max_size=16,
+    ).map("".join)
+)
+def test_the_queue_id_is_what_the_plain_pattern_takes(text: str) -> None:
+    from dsnwatch.logs import readers
+
+    m = PLAIN_QUEUE_ID.match(text)
+    expected = (m.group(1), text[m.end() :]) if m else None
+    assert readers._queue_id(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["4F2A81C03D: to=<a@b>", "4dL2xk1Bq9zWp: removed", "ABCDE: x", "4F2A81C03D:x", "NOQUEUE: x"],
+)
+def test_the_queue_id_on_real_shapes(text: str) -> None:
+    from dsnwatch.logs import readers
+
+    m = PLAIN_QUEUE_ID.match(text)
+    assert readers._queue_id(text) == ((m.group(1), text[m.end() :]) if m else None)
+
+
+def test_the_readers_run_compiled_after_make_install() -> None:
     import ast
     import os
     from pathlib import Path
 
-    from dsnwatch.dsn.native import compiled_modules
+    from dsnwatch.logs import readers
+    from dsnwatch.native import compiled_modules
 
     setup = ast.parse((Path(__file__).resolve().parent.parent / "setup.py").read_text())
     listed = next(
@@ -165,6 +195,7 @@ def test_the_reader_runs_compiled_after_make_install() -> None:
     )
     built = compiled_modules()
     if os.environ.get("CI") != "true" and not built:
-        pytest.skip("the reader is not compiled here (DSNWATCH_PURE_PYTHON or no make install)")
-    assert built == sorted(listed)
-    assert reader.__file__ is not None and not reader.__file__.endswith(".py")
+        pytest.skip("nothing is compiled here (DSNWATCH_PURE_PYTHON or no make install)")
+    assert built == sorted(path.removeprefix("dsnwatch/")[:-3].replace("/", ".") for path in listed)
+    for module in (reader, readers):
+        assert module.__file__ is not None and not module.__file__.endswith(".py")

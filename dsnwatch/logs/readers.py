@@ -34,7 +34,10 @@ _LEVEL_INITIALS = "".join(sorted({word[0] for word in _LEVELS}))  # "" is in it 
 _DOVECOT_PREFIX = re.compile(r"(\w[\w-]*)\(([^)]*)\)(?:<(\d+)>)?(?:<([^>]*)>)?: ")
 _MSGID = re.compile(r"msgid=(<[^>]*>|unspecified|\S+?)(?: [^:]*)?: ")
 _ANGLE = re.compile(r"<([^>]*)>")
-_QUEUE_ID = re.compile(r"([0-9A-F]{6,}|[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-z]{10,}): ")
+# Postfix queue ids: short ones are upper-case hex, long ones (enable_long_queue_ids)
+# use an alphabet without vowels.
+_SHORT_ID_CHARS = "0123456789ABCDEF"
+_LONG_ID_CHARS = "0123456789BCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz"
 _POSTFIX_FIELDS = re.compile(r"(to|orig_to|relay|dsn|status|from)=(<[^>]*>|[^,\s]+)")
 
 
@@ -170,17 +173,28 @@ def _sieve_action(event: LogEvent, text: str) -> None:
         event.kind = "sieve-runtime-error"
 
 
+def _queue_id(text: str) -> tuple[str, str] | None:
+    """The queue id a line starts with (`QID: rest`) and the rest, or None."""
+    qid, sep, rest = text.partition(": ")
+    if not sep or len(qid) < 6:
+        return None
+    # str.strip(chars) leaves nothing exactly when every character is one of chars.
+    if not qid.strip(_SHORT_ID_CHARS) or (len(qid) >= 10 and not qid.strip(_LONG_ID_CHARS)):
+        return qid, rest
+    return None
+
+
 def _read_postfix(event: LogEvent, text: str) -> None:
-    text = _level(event, text)
-    if text.startswith(("warning: ", "error: ", "fatal: ", "panic: ")):
+    if text[:1] in _LEVEL_INITIALS:
+        text = _level(event, text)
+    if text[:1] in "wefp" and text.startswith(("warning: ", "error: ", "fatal: ", "panic: ")):
         word, _, text = text.partition(": ")
         event.level = word
-    m = _QUEUE_ID.match(text)
-    if m is None:
+    found = _queue_id(text)
+    if found is None:
         event.detail = text
         return
-    event.queue_id = m.group(1)
-    body = text[m.end() :]
+    event.queue_id, body = found
     event.detail = body
     if body.startswith("to=<") or (body.startswith("to=") and "status=" in body):
         event.kind = "postfix-delivery"
