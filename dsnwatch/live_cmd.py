@@ -195,7 +195,9 @@ def _print_rows(rows: list[dict[str, Any]], fmt: str) -> None:
     if fmt == "csv":
         import csv
 
-        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["id"])
+        from dsnwatch.store import REPORT_FIELDS
+
+        writer = csv.DictWriter(sys.stdout, fieldnames=REPORT_FIELDS)
         writer.writeheader()
         writer.writerows(rows)
         return
@@ -207,7 +209,7 @@ def _print_rows(rows: list[dict[str, Any]], fmt: str) -> None:
     for name in LIST_COLUMNS:
         table.add_column(name, overflow="fold", no_wrap=name in ("status", "bounce"))
     for row in rows:
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(row["stored_at"]))
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(row["reported_at"]))
         bounce = "hard" if row["hard_bounce"] else "soft"
         if row["reason"] in ("feedback", "vacation", "delivered"):
             bounce = "-"

@@ -3,6 +3,12 @@
 It outlives the console. Reports are keyed by where they were read (mailbox,
 UIDVALIDITY, UID, recipient), so reading the same message twice stores it once.
 Nothing that passes through here holds a password.
+
+A report has two times: `stored_at`, when dsnwatch read it, and `reported_at`,
+when it was written (its Date header, never later than `stored_at`; `stored_at`
+when it has no readable date). "Since when" is asked of `reported_at`: the first
+sync of a mailbox that holds a year of bounces shows a year, not one minute.
+Retention is counted from `stored_at`: how long dsnwatch keeps what it read.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +29,7 @@ from dsnwatch.logs.correlator import Alert
 from dsnwatch.logs.events import LogEvent
 from dsnwatch.model import Report
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS reports (
@@ -110,6 +118,7 @@ CREATE TABLE IF NOT EXISTS sync_state (
 
 _REPORT_COLUMNS = (
     "stored_at",
+    "reported_at",
     "mailbox",
     "uidvalidity",
     "uid",
@@ -136,12 +145,42 @@ _REPORT_COLUMNS = (
     "message_id",
     "subject",
 )
+# The columns of a report row as `list --csv` and `export --format csv` write them.
+REPORT_FIELDS = ("id", *_REPORT_COLUMNS)
 
 
 # MIGRATIONS[n] takes a store from schema n - 1 to n. Never edit a released step: add one.
 MIGRATIONS: dict[int, list[str]] = {
     1: [statement.strip() for statement in _SCHEMA.split(";") if statement.strip()],
+    2: [
+        "ALTER TABLE reports ADD COLUMN reported_at REAL",
+        "UPDATE reports SET reported_at = min(coalesce(dsnwatch_epoch(report_date), stored_at),"
+        " stored_at)",
+        "CREATE INDEX IF NOT EXISTS reports_reported ON reports (reported_at)",
+    ],
 }
+
+
+def date_epoch(value: str | None) -> float | None:
+    """A Date header as seconds since the epoch (UTC when it names no zone), or None."""
+    if not value:
+        return None
+    try:
+        stamp = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    try:
+        if stamp.tzinfo is None:
+            return stamp.replace(tzinfo=UTC).timestamp()
+        return stamp.timestamp()
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def reported_time(date: str | None, stored_at: float) -> float:
+    """When a report was written: its date, never later than when it was stored."""
+    epoch = date_epoch(date)
+    return stored_at if epoch is None else min(epoch, stored_at)
 
 
 class StoreError(Exception):
@@ -166,6 +205,8 @@ class Store:
             if self.path is not None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(str(path), check_same_thread=False)
+            # For migration 2, which dates the reports stored before it.
+            self._db.create_function("dsnwatch_epoch", 1, date_epoch, deterministic=True)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
@@ -219,8 +260,11 @@ class Store:
         return deleted
 
     def summary(self, since: float | None = None) -> dict[str, Any]:
-        """What failed, for whom, why and since when: counts by reason, provider and domain."""
-        where, args = ("WHERE stored_at >= ?", [since]) if since is not None else ("", [])
+        """What failed, for whom, why and since when: counts by reason, provider and domain.
+
+        `first` and `last` are report times (`reported_at`), as is `since`.
+        """
+        where, args = ("WHERE reported_at >= ?", [since]) if since is not None else ("", [])
         out: dict[str, Any] = {}
         for key, column in (
             ("by_reason", "reason"),
@@ -228,7 +272,7 @@ class Store:
             ("by_domain", "recipient_domain"),
         ):
             rows = self._db.execute(
-                f"SELECT {column}, count(*), sum(hard_bounce), min(stored_at), max(stored_at)"
+                f"SELECT {column}, count(*), sum(hard_bounce), min(reported_at), max(reported_at)"
                 f" FROM reports {where} GROUP BY 1 ORDER BY 2 DESC, 1",
                 args,
             ).fetchall()
@@ -269,6 +313,7 @@ class Store:
     def _report_row(where: Where, report: Report, entry: Any, stamp: float) -> tuple[Any, ...]:
         return (
             stamp,
+            reported_time(report.date, stamp),
             where.mailbox,
             where.uidvalidity,
             where.uid,
@@ -388,11 +433,11 @@ class Store:
         hard_only: bool = False,
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
-        """Stored recipient reports, newest first, filtered."""
+        """Stored recipient reports, newest report first, filtered (`since`: report time)."""
         where: list[str] = []
         args: list[Any] = []
         if since is not None:
-            where.append("stored_at >= ?")
+            where.append("reported_at >= ?")
             args.append(since)
         if reason:
             where.append("reason = ?")
@@ -405,7 +450,7 @@ class Store:
         sql = "SELECT * FROM reports"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY stored_at DESC, id DESC"
+        sql += " ORDER BY reported_at DESC, id DESC"
         if limit is not None:
             sql += " LIMIT ?"
             args.append(limit)
@@ -444,10 +489,10 @@ class Store:
         return int(self._db.execute("SELECT count(*) FROM reports").fetchone()[0])
 
     def table(self, name: str, since: float | None = None) -> list[dict[str, Any]]:
-        """Every row of one timeline table since a time, oldest first."""
+        """Every row of one timeline table since a time (a report's: when it was written)."""
         if name not in ("reports", "events", "alerts", "test_runs"):
             raise ValueError(f"no table named {name}")
-        column = "started_at" if name == "test_runs" else "stored_at"
+        column = {"test_runs": "started_at", "reports": "reported_at"}.get(name, "stored_at")
         sql = f"SELECT * FROM {name}"
         args: list[Any] = []
         if since is not None:
@@ -465,7 +510,7 @@ class Store:
         if fmt == "csv":
             rows = self.table("reports", since)
             buffer = io.StringIO()
-            writer = csv.DictWriter(buffer, fieldnames=["id", *_REPORT_COLUMNS])
+            writer = csv.DictWriter(buffer, fieldnames=REPORT_FIELDS)
             writer.writeheader()
             yield buffer.getvalue()
             for row in rows:

@@ -122,12 +122,13 @@ def test_migrations_run_in_order_from_an_older_schema(
 
     path = tmp_path / "old.sqlite"
     Store(path).close()
+    nxt = store_module.SCHEMA_VERSION + 1
     steps = dict(store_module.MIGRATIONS)
-    steps[2] = ["ALTER TABLE reports ADD COLUMN note TEXT"]
+    steps[nxt] = ["ALTER TABLE reports ADD COLUMN note TEXT"]
     monkeypatch.setattr(store_module, "MIGRATIONS", steps)
-    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", nxt)
     upgraded = Store(path)
-    assert upgraded.schema_version == 2
+    assert upgraded.schema_version == nxt
     columns = [r[1] for r in upgraded._db.execute("PRAGMA table_info(reports)")]
     assert "note" in columns
 
@@ -153,3 +154,90 @@ def test_retention_prunes_old_rows_but_remembers_what_was_read(store: Store) -> 
     assert [r["recipient"] for r in store.reports()] == ["gone@example.net"]
     # The pruned message is not stored again when the mailbox still holds it.
     assert store.add_report(Where("INBOX", 1, 1), report) == 0
+
+
+# Tue, 1 Dec 2026 10:00:00 +0000: the Date of postfix-userunknown.eml.
+DEC_1 = 1_796_119_200.0
+
+
+def test_a_report_is_dated_by_its_date_header_never_later_than_it_was_stored(
+    store: Store,
+) -> None:
+    report = read_report(fixture_bytes("postfix-userunknown.eml"))
+    store.add_report(Where("INBOX", 1, 1), report, now=DEC_1 + 86_400)
+    store.add_report(Where("INBOX", 2, 1), report, now=DEC_1 - 3_600)  # a date in the future
+    undated = read_report(fixture_bytes("qmail-freetext.eml").replace(b"Date:", b"X-Was-Date:"))
+    store.add_report(Where("INBOX", 3, 1), undated, now=DEC_1 + 5)
+    times = {r["uidvalidity"]: (r["reported_at"], r["stored_at"]) for r in store.reports()}
+    assert times == {
+        1: (DEC_1, DEC_1 + 86_400),
+        2: (DEC_1 - 3_600, DEC_1 - 3_600),
+        3: (DEC_1 + 5, DEC_1 + 5),
+    }
+
+
+def test_since_and_summary_ask_when_the_report_was_written(store: Store) -> None:
+    # A first sync a week after the bounce: the bounce is a week old, not new.
+    report = read_report(fixture_bytes("postfix-userunknown.eml"))
+    store.add_report(Where("INBOX", 1, 1), report, now=DEC_1 + 7 * 86_400)
+    assert store.reports(since=DEC_1 + 86_400) == []
+    assert [r["uid"] for r in store.reports(since=DEC_1 - 60)] == [1]
+    [by_reason] = store.summary()["by_reason"]
+    assert (by_reason["first"], by_reason["last"]) == (DEC_1, DEC_1)
+    assert store.summary(since=DEC_1 + 1)["by_reason"] == []
+    assert store.table("reports", since=DEC_1 + 1) == []
+
+
+def test_newest_report_first_whatever_order_they_were_stored_in(store: Store) -> None:
+    older = read_report(fixture_bytes("postfix-userunknown.eml"))  # 10:00
+    raw = fixture_bytes("qmail-freetext.eml")
+    newer = read_report(raw.replace(b"Date: 1 Dec 2026 10:00", b"Date: 1 Dec 2026 12:00", 1))
+    store.add_report(Where("INBOX", 1, 2), newer, now=DEC_1 + 86_400)
+    store.add_report(Where("INBOX", 1, 1), older, now=DEC_1 + 86_400)
+    assert [r["uid"] for r in store.reports()] == [2, 1]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Tue, 1 Dec 2026 10:00:00 +0000", DEC_1),
+        ("Tue, 1 Dec 2026 11:00:00 +0100", DEC_1),
+        ("1 Dec 2026 10:00:00 -0000", DEC_1),  # no zone known: read as UTC
+        ("", None),
+        (None, None),
+        ("yesterday", None),
+        ("Tue, 41 Dec 2026 10:00:00 +0000", None),
+        ("Tue, 1 Dec 99999 10:00:00 +0000", None),
+    ],
+)
+def test_date_headers_read_or_refused(value: str | None, expected: float | None) -> None:
+    from dsnwatch.store import date_epoch
+
+    assert date_epoch(value) == expected
+
+
+def test_the_upgrade_to_schema_2_dates_the_reports_already_stored(tmp_path: Path) -> None:
+    import sqlite3
+
+    from dsnwatch import store as store_module
+
+    path = tmp_path / "v1.sqlite"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+    for statement in store_module.MIGRATIONS[1]:
+        db.execute(statement)
+    db.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    row = (
+        "INSERT INTO reports (stored_at, mailbox, uidvalidity, uid, kind, recipient,"
+        " recipient_domain, reason, hard_bounce, report_date) VALUES (?, 'INBOX', 1, ?,"
+        " 'delivery-status', 'a@b.example', 'b.example', 'userunknown', 1, ?)"
+    )
+    db.execute(row, (DEC_1 + 900, 1, "Tue, 1 Dec 2026 10:00:00 +0000"))
+    db.execute(row, (DEC_1 + 900, 2, "not a date"))
+    db.execute(row, (DEC_1 + 900, 3, None))
+    db.commit()
+    db.close()
+    upgraded = Store(path)
+    assert upgraded.schema_version == 2
+    dated = {r["uid"]: r["reported_at"] for r in upgraded.reports()}
+    assert dated == {1: DEC_1, 2: DEC_1 + 900, 3: DEC_1 + 900}

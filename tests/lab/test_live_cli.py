@@ -82,6 +82,8 @@ def test_list_reads_the_mailbox_and_filters(lab: Lab, tmp_path: Path) -> None:
     )
     assert again.returncode == 0
     assert f"{token}@remote.test" in again.stdout
+    header = again.stdout.splitlines()[0].split(",")
+    assert header[:3] == ["id", "stored_at", "reported_at"] and "recipient" in header
     exported = subprocess.run(
         _dsnwatch("export", "--format", "json"), env=env, capture_output=True, text=True, timeout=60
     )
@@ -89,6 +91,38 @@ def test_list_reads_the_mailbox_and_filters(lab: Lab, tmp_path: Path) -> None:
         json.loads(line).get("recipient") == f"{token}@remote.test"
         for line in exported.stdout.splitlines()
     )
+
+
+def test_list_since_asks_when_the_report_was_written(lab: Lab, tmp_path: Path) -> None:
+    from email.utils import formatdate
+
+    token = new_token()
+    data = (FIXTURES / "postfix-userunknown.eml").read_bytes()
+    data = data.replace(b"nobody@remote.test", f"{token}@remote.test".encode())
+    three_days_ago = formatdate(time.time() - 3 * 86_400).encode()
+    data = data.replace(b"Date: Tue,  1 Dec 2026 10:00:00 +0000 (UTC)", b"Date: " + three_days_ago)
+    assert three_days_ago in data
+    client = imap_login(lab, "dsn-monitor")
+    try:
+        client.append("INBOX", data)
+    finally:
+        client.logout()
+    env = _env(lab, tmp_path)
+
+    def recipients(since: str) -> list[str]:
+        done = subprocess.run(
+            _dsnwatch("list", "--json", "--since", since),
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        return [json.loads(line)["recipient"] for line in done.stdout.splitlines()]
+
+    # Read just now, written three days ago: not in the last day, in the last week.
+    assert f"{token}@remote.test" not in recipients("1d")
+    assert f"{token}@remote.test" in recipients("7d")
 
 
 def test_wrong_password_is_one_line_and_exit_1(lab: Lab, tmp_path: Path) -> None:

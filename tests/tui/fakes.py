@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +77,10 @@ class FakeWatcher:
         for uid, raw in self.messages:
             where = Where("INBOX", 7, uid)
             report = read_report(raw, source=f"imap:INBOX/7/{uid}")
-            self.store.add_report(where, report, now=self.now - 60 * (len(self.messages) - uid))
+            # A minute apart, each written just as it arrived, as on a live server.
+            arrived = self.now - 60 * (len(self.messages) - uid)
+            report.date = formatdate(arrived, usegmt=True)
+            self.store.add_report(where, report, now=arrived)
             self.on_report(where, report)
         self.on_state("idle", "waiting for new mail in INBOX")
         self._stop.wait(30)

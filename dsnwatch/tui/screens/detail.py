@@ -51,6 +51,7 @@ FIELD_ORDER = (
     "subject",
     "message_id",
     "report_date",
+    "reported_at",
     "stored_at",
     "mailbox",
     "uidvalidity",
@@ -70,7 +71,7 @@ def fields_content(row: dict[str, Any]) -> Content:
         value = row[name]
         if name == "hard_bounce":
             shown = bounce_word(row)
-        elif name == "stored_at" and isinstance(value, int | float):
+        elif name in ("reported_at", "stored_at") and isinstance(value, int | float):
             shown = time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(value))
         else:
             shown = "" if value is None else str(value)

@@ -21,11 +21,11 @@ from dsnwatch.tui.safe import plain, text
 
 COLUMNS = ("Time", "Recipient", "Status", "Reason", "H/S", "Reporter")
 SORTS: tuple[tuple[str, Callable[[dict[str, Any]], Any], bool], ...] = (
-    ("newest", lambda r: (r["stored_at"], r["id"]), True),
+    ("newest", lambda r: (r["reported_at"], r["id"]), True),
     ("recipient", lambda r: (r["recipient"] or "").lower(), False),
-    ("reason", lambda r: (r["reason"], -r["stored_at"]), False),
-    ("domain", lambda r: (r["recipient_domain"], -r["stored_at"]), False),
-    ("reporter", lambda r: ((r["reporter"] or "~").lower(), -r["stored_at"]), False),
+    ("reason", lambda r: (r["reason"], -r["reported_at"]), False),
+    ("domain", lambda r: (r["recipient_domain"], -r["reported_at"]), False),
+    ("reporter", lambda r: ((r["reporter"] or "~").lower(), -r["reported_at"]), False),
 )
 INFO_REASONS = ("feedback", "vacation", "delivered")
 
@@ -218,7 +218,7 @@ class DsnPane(Vertical):
             style = palette.reason.get(reason_class(row["reason"]), "")
             bounce = bounce_word(row)
             table.add_row(
-                text(when(row["stored_at"], now), palette.muted),
+                text(when(row["reported_at"], now), palette.muted),
                 text(row["recipient"], limit=40),
                 text(row["status"] or "-"),
                 text(row["reason"], style),

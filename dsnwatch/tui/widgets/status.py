@@ -94,14 +94,14 @@ def _top(counter: Counter[str], n: int) -> str:
 
 def summary_content(rows: list[dict[str, Any]], now: float, width: int = 80) -> Content:
     """Two lines: counts per reason and per reporter, then the hourly trend over a day."""
-    hour = [r for r in rows if r["stored_at"] >= now - 3600]
-    day = [r for r in rows if r["stored_at"] >= now - 86400]
+    hour = [r for r in rows if r["reported_at"] >= now - 3600]
+    day = [r for r in rows if r["reported_at"] >= now - 86400]
     n = 3 if width < 120 else 6
     reasons = Counter(r["reason"] for r in day)
     reporters = Counter(r["reporter"] or r["recipient_domain"] or "-" for r in day)
     buckets = [0] * 24
     for r in day:
-        age = int((now - r["stored_at"]) // 3600)
+        age = int((now - r["reported_at"]) // 3600)
         if 0 <= age < 24:
             buckets[23 - age] += 1
     previous = buckets[22]
