@@ -41,3 +41,19 @@ def test_the_stolen_share_is_the_steal_ticks_over_all_ticks() -> None:
     assert stolen_share((10, 1_000), (10, 1_000)) == ""  # no time passed
     ticks = cpu_ticks()  # this machine's own /proc/stat
     assert ticks is not None and 0 <= ticks[0] <= ticks[1]
+
+
+def test_the_sources_only_figure_runs_on_the_py_files_with_its_data() -> None:
+    from dsnwatch.bench.common import rate_from_sources
+
+    # The copy imports the .py readers (the code asserts it first) and gets DATA.
+    assert rate_from_sources("print(len(DATA) * 1.5)", ["a", "b"]) == 3.0
+    assert rate_from_sources("raise SystemExit(1)", []) is None
+
+
+def test_the_compiled_label_says_what_runs() -> None:
+    from dsnwatch.bench.common import compiled_label
+    from dsnwatch.logs import readers
+
+    expected = ", not compiled" if readers.__file__.endswith(".py") else ", compiled"
+    assert compiled_label("logs.readers") == expected

@@ -57,3 +57,54 @@ def table(figures: list[Figure]) -> list[str]:
             f" {f.target or '-'} | {met} |"
         )
     return lines
+
+
+def compiled_label(module: str) -> str:
+    """ ", compiled" when `module` (`dsn.reader`, `logs.readers`) runs compiled here."""
+    from dsnwatch.native import compiled_modules
+
+    return ", compiled" if module in compiled_modules() else ", not compiled"
+
+
+def rate_from_sources(code: str, data: object) -> float | None:
+    """Run `code` on a copy of the package without its compiled modules; the float it prints.
+
+    What a machine without a C compiler runs (the same .py files). `data` reaches the
+    code as DATA (through a JSON file). None when the copy imported something compiled
+    after all, or the code failed.
+    """
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    import dsnwatch
+
+    package = Path(dsnwatch.__file__).resolve().parent
+    with tempfile.TemporaryDirectory(prefix="dsnwatch-sources-") as tmp:
+        shutil.copytree(
+            package,
+            Path(tmp) / "dsnwatch",
+            ignore=shutil.ignore_patterns("*.so", "*.pyd", "__pycache__"),
+        )
+        (Path(tmp) / "data.json").write_text(json.dumps(data))
+        check = (
+            "import json, dsnwatch.dsn.reader as r, dsnwatch.logs.readers as l;"
+            "assert r.__file__.endswith('.py') and l.__file__.endswith('.py'), 'compiled';"
+            "DATA = json.load(open('data.json'));"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", check + code],
+            cwd=tmp,  # the copy comes first on sys.path
+            env={**os.environ, "PYTHONPATH": tmp},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    try:
+        return float(done.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return None

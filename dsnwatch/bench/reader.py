@@ -17,7 +17,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from dsnwatch.bench.common import Figure, table
+from dsnwatch.bench.common import Figure, compiled_label, rate_from_sources, table
 from dsnwatch.dsn import read_report
 from dsnwatch.dsn.reader import clear_caches
 
@@ -96,10 +96,15 @@ def run(corpus: Path, rounds: int = 5) -> list[Figure]:
     blobs = [f.read_bytes() for f in files]
     ours = time_dsnwatch(blobs, rounds)
     peer = time_sisimai(files)
+    pure = rate_from_sources(
+        "from pathlib import Path; from dsnwatch.bench.reader import time_dsnwatch;"
+        "print(time_dsnwatch([Path(p).read_bytes() for p in DATA[0]], DATA[1]))",
+        [[str(f.resolve()) for f in files], rounds],
+    )
     figures = [
         Figure(
             "DSN reader",
-            f"messages/s, one core ({len(blobs)} corpus messages)",
+            f"messages/s, one core ({len(blobs)} corpus messages{compiled_label('dsn.reader')})",
             ours,
             "msg/s",
             peer=f"Sisimai {peer[0]}" if peer else "Sisimai (not installed)",
@@ -114,6 +119,18 @@ def run(corpus: Path, rounds: int = 5) -> list[Figure]:
             "MB",
         ),
     ]
+    if pure is not None:
+        figures.insert(
+            1,
+            Figure(
+                "DSN reader",
+                "messages/s, the same on the .py sources (where nothing was compiled)",
+                pure,
+                "msg/s",
+                peer=f"Sisimai {peer[0]}" if peer else "Sisimai (not installed)",
+                peer_value=peer[1] if peer else None,
+            ),
+        )
     return figures
 
 
