@@ -195,6 +195,16 @@ class Done:
     stderr: str
 
 
+def ctrl_c_reaches() -> None:
+    """For Popen's preexec_fn: SIGINT at its default in the child, as at a terminal.
+
+    A test run started in the background of a script (`make test &`) ignores SIGINT,
+    every child inherits that, and a Python program that starts with SIGINT ignored
+    never sees Ctrl-C; the commands here are pressed Ctrl-C as at a terminal.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def shell(
     command: str, *, cwd: Path, env: dict[str, str], timeout: float = 300.0, stop_after: float = 0
 ) -> Done:
@@ -208,6 +218,7 @@ def shell(
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=ctrl_c_reaches,
     )
     try:
         if stop_after:
@@ -267,6 +278,7 @@ def in_terminal(
         stdout=slave,
         stderr=slave,
         start_new_session=True,
+        preexec_fn=ctrl_c_reaches,
     )
     os.close(slave)
     seen = b""

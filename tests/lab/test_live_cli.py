@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from docs_commands import ctrl_c_reaches
 
 from dsnwatch.lab import Lab
 from lab.lab_helpers import imap_login, new_token, send
@@ -38,6 +39,7 @@ def test_tail_prints_typed_events_and_stops_cleanly(lab: Lab, tmp_path: Path) ->
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=ctrl_c_reaches,
     )
     try:
         time.sleep(3)
