@@ -249,9 +249,9 @@ def run(cfg: Config, corpus: Path | None, dovecot: Any) -> list[Figure]:
         Figure(
             "mailbox (IMAP)",
             "delivery of a report to its row in the store (median of 5)",
-            latency,
-            "s",
-            target="< 1 s",
+            latency * 1000,  # a few milliseconds: in seconds it would read 0.00
+            "ms",
+            target="< 1,000 ms",
             met=latency < 1.0,
         ),
     ]
