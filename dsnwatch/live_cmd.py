@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from dsnwatch.config import Config, ConfigError, load_config
@@ -82,8 +85,10 @@ def run_tail(
     for follower in followers:
         follower.start()
     deadline = None if duration is None else time.monotonic() + duration
+    stopping = threading.Event()
+    restore = _stop_on_signals(stopping)
     try:
-        while deadline is None or time.monotonic() < deadline:
+        while not stopping.is_set() and (deadline is None or time.monotonic() < deadline):
             batch = queue.drain(wait=0.25)
             events: list[LogEvent] = []
             for item in batch:
@@ -101,12 +106,42 @@ def run_tail(
                 store.add_events(events)
             sys.stdout.flush()
     except KeyboardInterrupt:
-        pass
+        pass  # a second Ctrl-C while the last batch was being stored
     finally:
+        restore()
         for follower in followers:
             follower.stop()
         store.close()
     return 0
+
+
+def _stop_on_signals(stopping: threading.Event) -> Callable[[], None]:
+    """Ctrl-C and SIGTERM (a service manager's stop) end the loop after the batch in hand.
+
+    The batch being printed is stored before the command returns, so what was shown is
+    in the timeline; a second Ctrl-C stops at once. A signal ignored when the command
+    started (a job in the background of a script) stays ignored. Returns what puts the
+    previous handlers back.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def stop(signum: int, frame: Any) -> None:
+        if stopping.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        stopping.set()
+
+    previous = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            previous[signum] = signal.signal(signum, stop)
+
+    def restore() -> None:
+        for signum, handler in previous.items():
+            # None: a handler Python did not install, which it cannot put back.
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+
+    return restore
 
 
 def _print_state(source: str, state: str, detail: str, json_out: bool) -> None:
