@@ -109,7 +109,9 @@ class Observer:
             with contextlib.suppress(OSError):
                 proc.stdin.close()
         if self.name.startswith("tail"):
-            proc.send_signal(signal.SIGINT)  # tail stops its followers on an interrupt
+            # tail stops cleanly on SIGTERM, which (unlike SIGINT) a run in the background
+            # of a script does not ignore.
+            proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(timeout)
         except subprocess.TimeoutExpired:
