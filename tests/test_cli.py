@@ -147,3 +147,38 @@ def test_an_eml_file_and_a_maildir_message_are_one_message_despite_from_lines(
     assert by_source["bounce.eml"]["reports"][0]["recipient"] == "gone@example.net"
     assert by_source[in_maildir[0]]["reports"][0]["recipient"] == "gone@example.net"
     assert by_source["box.mbox:2"]["kind"] == "not-a-report"  # an mbox is still split
+
+
+def test_parse_drops_the_envelope_line_whatever_ends_it(tmp_path: Path) -> None:
+    """A file that starts with an mbox `From ` line is read after that line, with LF,
+    CRLF and lone-CR line endings alike (a CR-only file has no LF at all), and from
+    standard input too; each gives what the reader gives the message itself."""
+    bounce = fixture_bytes("qmail-freetext.eml")
+    envelope = b"From MAILER-DAEMON  Sat Oct  4 08:00:09 2025\n"
+    for name, end in (("lf", b"\n"), ("crlf", b"\r\n"), ("cr", b"\r")):
+        body = bounce.replace(b"\n", end)
+        (tmp_path / f"{name}.eml").write_bytes(envelope.replace(b"\n", end) + body)
+    result = runner.invoke(app, ["parse", str(tmp_path), "--json"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert len(rows) == 3
+    for row in rows:
+        assert row["kind"] == "delivery-status", row["source"]
+        assert [r["recipient"] for r in row["reports"]] == ["gone@example.net"], row["source"]
+    piped = runner.invoke(
+        app,
+        ["parse", "-", "--json"],
+        input=envelope.replace(b"\n", b"\r") + bounce.replace(b"\n", b"\r"),
+    )
+    assert json.loads(piped.output)["reports"][0]["recipient"] == "gone@example.net"
+
+
+def test_without_envelope_cuts_at_the_first_line_end() -> None:
+    from dsnwatch.dsn.sources import without_envelope
+
+    assert without_envelope(b"From x\nA: 1\r\n") == b"A: 1\r\n"
+    assert without_envelope(b"From x\r\nA: 1\r\n") == b"A: 1\r\n"
+    assert without_envelope(b"From x\rA: 1\r") == b"A: 1\r"
+    assert without_envelope(b"From x\nA: 1\rB") == b"A: 1\rB"  # LF first: an LF file
+    assert without_envelope(b"From x") == b""
+    assert without_envelope(b"From x\r") == b""

@@ -19,6 +19,16 @@ class Item:
     error: str | None = None
 
 
+def without_envelope(data: bytes) -> bytes:
+    """The message after an mbox envelope line (`From sender date`), whatever ends that
+    line: LF, CRLF, or a lone CR (old Mac files have no LF at all)."""
+    lf = data.find(b"\n")
+    cr = data.find(b"\r")
+    if cr < 0 or (0 <= lf < cr):
+        return data[lf + 1 :] if lf >= 0 else b""
+    return data[cr + 2 :] if data[cr + 1 : cr + 2] == b"\n" else data[cr + 1 :]
+
+
 def _looks_mbox(data: bytes) -> bool:
     return data.startswith(b"From ") and b"\nFrom " in data
 
@@ -69,8 +79,7 @@ def _file_items(path: Path) -> Iterator[Item]:
         if _looks_mbox(data) and not _one_message(path):
             yield from _mbox_items(path)
             return
-        _, _, message = data.partition(b"\n")
-        yield Item(str(path), message)
+        yield Item(str(path), without_envelope(data))
         return
     try:
         yield Item(str(path), path.read_bytes())
@@ -87,7 +96,7 @@ def iter_messages(paths: list[str]) -> Iterator[Item]:
                 yield from _split_mbox_bytes(data, "-")
             else:
                 if data.startswith(b"From "):
-                    data = data.partition(b"\n")[2]
+                    data = without_envelope(data)
                 yield Item("-", data)
             continue
         path = Path(raw)
