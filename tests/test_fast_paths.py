@@ -9,6 +9,7 @@ properties check that both find the same thing on any text.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -199,3 +200,89 @@ def test_the_readers_run_compiled_after_make_install() -> None:
     assert built == sorted(path.removeprefix("dsnwatch/")[:-3].replace("/", ".") for path in listed)
     for module in (reader, readers):
         assert module.__file__ is not None and not module.__file__.endswith(".py")
+
+
+def _compiled_or_skip() -> None:
+    import os
+
+    from dsnwatch.native import compiled_modules
+
+    if not compiled_modules():
+        if os.environ.get("CI") == "true":
+            pytest.fail("nothing is compiled: make install compiles the readers")
+        pytest.skip("nothing is compiled here (DSNWATCH_PURE_PYTHON or no make install)")
+
+
+def _on_sources(args: list[str], stdin: str | None = None) -> str:
+    """`python ARGS` on the .py sources only; its standard output."""
+    import os
+    import subprocess
+    import sys
+
+    from dsnwatch.bench.common import sources_only
+
+    with sources_only() as root:
+        done = subprocess.run(
+            [sys.executable, *args],
+            cwd=root,
+            env={**os.environ, "PYTHONPATH": str(root)},
+            input=stdin,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+        )
+    assert done.returncode in (0, 1), done.stderr
+    return done.stdout
+
+
+def test_the_compiled_reader_reads_the_corpus_as_its_sources_do(corpus: Path) -> None:
+    """mypyc compiles the same source; this holds it to the same output, message by message."""
+    import json
+
+    from dsnwatch.dsn import read_report
+    from dsnwatch.dsn.reader import clear_caches
+
+    _compiled_or_skip()
+    files = sorted(str(p) for p in (corpus / "maildir").rglob("*.eml"))
+    assert len(files) > 400
+    clear_caches()
+    compiled = [json.dumps(read_report(Path(f).read_bytes(), source=f).to_dict()) for f in files]
+    script = (
+        "import json, sys; from pathlib import Path; from dsnwatch.dsn import read_report;"
+        "[print(json.dumps(read_report(Path(f).read_bytes(), source=f).to_dict()))"
+        " for f in json.load(sys.stdin)]"
+    )
+    sources = _on_sources(["-c", script], json.dumps(files)).splitlines()
+    assert len(sources) == len(files)
+    for mine, theirs in zip(compiled, sources, strict=True):
+        assert json.loads(mine) == json.loads(theirs)
+
+
+def test_the_compiled_log_readers_read_lines_as_their_sources_do() -> None:
+    import json
+
+    from dsnwatch.bench.logs import SAMPLE
+    from dsnwatch.logs.readers import read_line
+
+    _compiled_or_skip()
+    here = Path(__file__).parent
+    whole = (here / "tui" / "data" / "mailcow.log").read_text().splitlines() + SAMPLE
+    whole += [
+        "Dec  3 16:00:00 h postfix/smtp[9]: 4dL2xk1Bq9zWp: to=<a@b.example>, relay=none,"
+        " dsn=5.4.4, status=bounced (Host or domain name not found)",
+        "Dec  3 16:00:00 h postfix/qmgr[9]: warning: ABCDEF1: \x1b[31mred\x1b[0m [b]x[/b]",
+        "lmtp(u@x)<1><s>: Error: sieve: msgid=<m@x>: failed to redirect to <a@b>: loop",
+        "",
+        "\udcff\udcfe not utf-8",
+    ]
+    # Every line whole and cut short at many places: each branch of the readers sees
+    # the ends of its fields.
+    lines = [line[:cut] for line in whole for cut in (*range(0, len(line), 5), len(line))]
+    script = (
+        "import json, sys; from dsnwatch.logs.readers import read_line;"
+        "[print(json.dumps(read_line(x).to_dict())) for x in json.load(sys.stdin)]"
+    )
+    sources = _on_sources(["-c", script], json.dumps(lines))
+    compiled = [read_line(line).to_dict() for line in lines]
+    assert [json.loads(x) for x in sources.splitlines()] == compiled

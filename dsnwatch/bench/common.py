@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(slots=True)
@@ -66,20 +69,15 @@ def compiled_label(module: str) -> str:
     return ", compiled" if module in compiled_modules() else ", not compiled"
 
 
-def rate_from_sources(code: str, data: object) -> float | None:
-    """Run `code` on a copy of the package without its compiled modules; the float it prints.
+@contextlib.contextmanager
+def sources_only() -> Iterator[Path]:
+    """A folder holding a copy of the package without its compiled modules.
 
-    What a machine without a C compiler runs (the same .py files). `data` reaches the
-    code as DATA (through a JSON file). None when the copy imported something compiled
-    after all, or the code failed.
+    Python run with this folder first on its path (as its working directory) runs
+    the .py files: what a machine without a C compiler runs.
     """
-    import json
-    import os
     import shutil
-    import subprocess
-    import sys
     import tempfile
-    from pathlib import Path
 
     import dsnwatch
 
@@ -90,7 +88,22 @@ def rate_from_sources(code: str, data: object) -> float | None:
             Path(tmp) / "dsnwatch",
             ignore=shutil.ignore_patterns("*.so", "*.pyd", "__pycache__"),
         )
-        (Path(tmp) / "data.json").write_text(json.dumps(data))
+        yield Path(tmp)
+
+
+def rate_from_sources(code: str, data: object) -> float | None:
+    """Run `code` on the .py sources only (see sources_only); the float it prints.
+
+    `data` reaches the code as DATA (through a JSON file). None when the copy imported
+    something compiled after all, or the code failed.
+    """
+    import json
+    import os
+    import subprocess
+    import sys
+
+    with sources_only() as root:
+        (root / "data.json").write_text(json.dumps(data))
         check = (
             "import json, dsnwatch.dsn.reader as r, dsnwatch.logs.readers as l;"
             "assert r.__file__.endswith('.py') and l.__file__.endswith('.py'), 'compiled';"
@@ -98,8 +111,8 @@ def rate_from_sources(code: str, data: object) -> float | None:
         )
         done = subprocess.run(
             [sys.executable, "-c", check + code],
-            cwd=tmp,  # the copy comes first on sys.path
-            env={**os.environ, "PYTHONPATH": tmp},
+            cwd=root,  # the copy comes first on sys.path
+            env={**os.environ, "PYTHONPATH": str(root)},
             capture_output=True,
             text=True,
             check=False,
