@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from conftest import fixture_bytes
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dsnwatch.dsn import read_report
 from dsnwatch.logs.correlator import Alert
@@ -241,3 +243,46 @@ def test_the_upgrade_to_schema_2_dates_the_reports_already_stored(tmp_path: Path
     assert upgraded.schema_version == 2
     dated = {r["uid"]: r["reported_at"] for r in upgraded.reports()}
     assert dated == {1: DEC_1, 2: DEC_1 + 900, 3: DEC_1 + 900}
+
+
+_DATE_PIECES = [
+    *(
+        [
+            "Tue,",
+            "1",
+            "Dec",
+            "2026",
+            "10:00:00",
+            "+0000",
+            "(UTC)",
+            "GMT",
+            "-9999",
+            "+2400",
+            "99999",
+            "60:60:60",
+            "31",
+            "Feb",
+            "0000",
+        ]
+    ),
+    " ",
+    ",",
+    ":",
+    "\x00",
+    "é",
+    "\ud800",
+]
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.one_of(
+        st.text(max_size=40), st.lists(st.sampled_from(_DATE_PIECES), max_size=12).map(" ".join)
+    )
+)
+def test_any_date_header_is_read_or_refused_never_raised(value: str) -> None:
+    """Hostile or broken Date headers reach date_epoch from mail and from the upgrade."""
+    from dsnwatch.store import date_epoch
+
+    result = date_epoch(value)
+    assert result is None or isinstance(result, float)
