@@ -304,16 +304,19 @@ class Store:
                 )
                 if cur.rowcount == 0:
                     continue  # read before: stored once, whatever happens
-                rows = [self._report_row(where, report, r, stamp) for r in report.reports]
+                # One message's times, shared by each of its recipient rows.
+                times = (stamp, reported_time(report.date, stamp))
+                rows = [self._report_row(where, report, r, times) for r in report.reports]
                 self._db.executemany(insert, rows)
                 added += len(rows)
         return added
 
     @staticmethod
-    def _report_row(where: Where, report: Report, entry: Any, stamp: float) -> tuple[Any, ...]:
+    def _report_row(
+        where: Where, report: Report, entry: Any, times: tuple[float, float]
+    ) -> tuple[Any, ...]:
         return (
-            stamp,
-            reported_time(report.date, stamp),
+            *times,  # stored_at, reported_at
             where.mailbox,
             where.uidvalidity,
             where.uid,

@@ -180,28 +180,6 @@ def test_the_queue_id_on_real_shapes(text: str) -> None:
     assert readers._queue_id(text) == ((m.group(1), text[m.end() :]) if m else None)
 
 
-def test_the_readers_run_compiled_after_make_install() -> None:
-    import ast
-    import os
-    from pathlib import Path
-
-    from dsnwatch.logs import readers
-    from dsnwatch.native import compiled_modules
-
-    setup = ast.parse((Path(__file__).resolve().parent.parent / "setup.py").read_text())
-    listed = next(
-        ast.literal_eval(node.value)
-        for node in setup.body
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "COMPILED"
-    )
-    built = compiled_modules()
-    if os.environ.get("CI") != "true" and not built:
-        pytest.skip("nothing is compiled here (DSNWATCH_PURE_PYTHON or no make install)")
-    assert built == sorted(path.removeprefix("dsnwatch/")[:-3].replace("/", ".") for path in listed)
-    for module in (reader, readers):
-        assert module.__file__ is not None and not module.__file__.endswith(".py")
-
-
 def _compiled_or_skip() -> None:
     import os
 
@@ -213,25 +191,31 @@ def _compiled_or_skip() -> None:
         pytest.skip("nothing is compiled here (DSNWATCH_PURE_PYTHON or no make install)")
 
 
-def _on_sources(args: list[str], stdin: str | None = None) -> str:
+def test_the_readers_run_compiled_after_make_install() -> None:
+    import ast
+
+    from dsnwatch.logs import readers
+    from dsnwatch.native import compiled_modules
+
+    setup = ast.parse((Path(__file__).resolve().parent.parent / "setup.py").read_text())
+    listed = next(
+        ast.literal_eval(node.value)
+        for node in setup.body
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "COMPILED"
+    )
+    _compiled_or_skip()
+    assert compiled_modules() == sorted(
+        path.removeprefix("dsnwatch/")[:-3].replace("/", ".") for path in listed
+    )
+    for module in (reader, readers):
+        assert module.__file__ is not None and not module.__file__.endswith(".py")
+
+
+def _on_sources(args: list[str], stdin: str) -> str:
     """`python ARGS` on the .py sources only; its standard output."""
-    import os
-    import subprocess
-    import sys
+    from dsnwatch.bench.common import run_on_sources
 
-    from dsnwatch.bench.common import sources_only
-
-    with sources_only() as root:
-        done = subprocess.run(
-            [sys.executable, *args],
-            cwd=root,
-            env={**os.environ, "PYTHONPATH": str(root)},
-            input=stdin,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=300,
-        )
+    done = run_on_sources(args, stdin)
     assert done.returncode == 0, done.stderr
     return done.stdout
 

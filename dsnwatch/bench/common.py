@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,32 +95,33 @@ def sources_only() -> Iterator[Path]:
         yield Path(tmp)
 
 
-def rate_from_sources(code: str, data: object) -> float | None:
-    """Run `code` on the .py sources only (see sources_only); the float it prints.
-
-    `data` reaches the code as DATA (through a JSON file). None when the copy imported
-    something compiled after all, or the code failed.
-    """
-    import json
-    import os
-    import subprocess
-    import sys
-
+def run_on_sources(args: list[str], stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """`python ARGS` on the .py sources only (see sources_only), `stdin` on its input."""
     with sources_only() as root:
-        (root / "data.json").write_text(json.dumps(data))
-        check = (
-            "import json, dsnwatch.dsn.reader as r, dsnwatch.logs.readers as l;"
-            "assert r.__file__.endswith('.py') and l.__file__.endswith('.py'), 'compiled';"
-            "DATA = json.load(open('data.json'));"
-        )
-        done = subprocess.run(
-            [sys.executable, "-c", check + code],
+        return subprocess.run(
+            [sys.executable, *args],
             cwd=root,  # the copy comes first on sys.path
             env={**os.environ, "PYTHONPATH": str(root)},
+            input=stdin,
             capture_output=True,
             text=True,
             check=False,
+            timeout=600,
         )
+
+
+def rate_from_sources(code: str, data: object) -> float | None:
+    """Run `code` on the .py sources only; the float it prints last.
+
+    `data` reaches the code as DATA (JSON on its standard input). None when the copy
+    imported something compiled after all, or the code failed.
+    """
+    check = (
+        "import json, sys, dsnwatch.dsn.reader as r, dsnwatch.logs.readers as l;"
+        "assert r.__file__.endswith('.py') and l.__file__.endswith('.py'), 'compiled';"
+        "DATA = json.load(sys.stdin);"
+    )
+    done = run_on_sources(["-c", check + code], json.dumps(data))
     try:
         return float(done.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):

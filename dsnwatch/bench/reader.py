@@ -96,6 +96,8 @@ def run(corpus: Path, rounds: int = 5) -> list[Figure]:
     blobs = [f.read_bytes() for f in files]
     ours = time_dsnwatch(blobs, rounds)
     peer = time_sisimai(files)
+    peer_name = f"Sisimai {peer[0]}" if peer else "Sisimai (not installed)"
+    peer_rate = peer[1] if peer else None
     pure = rate_from_sources(
         "from pathlib import Path; from dsnwatch.bench.reader import time_dsnwatch;"
         "print(time_dsnwatch([Path(p).read_bytes() for p in DATA[0]], DATA[1]))",
@@ -107,8 +109,8 @@ def run(corpus: Path, rounds: int = 5) -> list[Figure]:
             f"messages/s, one core ({len(blobs)} corpus messages{compiled_label('dsn.reader')})",
             ours,
             "msg/s",
-            peer=f"Sisimai {peer[0]}" if peer else "Sisimai (not installed)",
-            peer_value=peer[1] if peer else None,
+            peer=peer_name,
+            peer_value=peer_rate,
             target=">= 2,000 msg/s",
             met=ours >= 2000,
         ),
@@ -127,8 +129,8 @@ def run(corpus: Path, rounds: int = 5) -> list[Figure]:
                 "messages/s, the same on the .py sources (where nothing was compiled)",
                 pure,
                 "msg/s",
-                peer=f"Sisimai {peer[0]}" if peer else "Sisimai (not installed)",
-                peer_value=peer[1] if peer else None,
+                peer=peer_name,
+                peer_value=peer_rate,
             ),
         )
     return figures

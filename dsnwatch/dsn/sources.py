@@ -45,10 +45,8 @@ def _mbox_items(path: Path) -> Iterator[Item]:
 def _split_mbox_bytes(data: bytes, source: str) -> Iterator[Item]:
     chunks = data.split(b"\nFrom ")
     for index, chunk in enumerate(chunks, start=1):
-        body = chunk if index == 1 else b"From " + chunk
         # Drop the envelope line; mboxrd quoting of ">From " in bodies is left alone.
-        _, _, message = body.partition(b"\n")
-        yield Item(f"{source}:{index}", message)
+        yield Item(f"{source}:{index}", without_envelope(chunk))
 
 
 def _one_message(path: Path) -> bool:
