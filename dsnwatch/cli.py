@@ -97,6 +97,8 @@ def tail(
 ) -> None:
     """Follow the Dovecot and Postfix logs and print typed events and alerts.
 
+    Ctrl-C or SIGTERM stops it once what it printed is stored.
+
     Example: dsnwatch tail --since 10m --service dovecot
     """
     from dsnwatch.live_cmd import run_tail
@@ -114,7 +116,10 @@ def list_reports(
     ctx: typer.Context,
     json_out: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
     csv_out: Annotated[bool, typer.Option("--csv", help="CSV with a header line.")] = False,
-    since: Annotated[str | None, typer.Option("--since", help="e.g. 7d, 24h.")] = None,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="Reports written this recently (their Date), e.g. 7d, 24h."),
+    ] = None,
     reason: Annotated[str | None, typer.Option("--reason", help="Only this reason.")] = None,
     domain: Annotated[
         str | None, typer.Option("--recipient-domain", help="Only this recipient domain.")
@@ -145,7 +150,10 @@ def export(
     fmt: Annotated[str, typer.Option("--format", help="csv (reports) or json (everything).")] = (
         "json"
     ),
-    since: Annotated[str | None, typer.Option("--since", help="e.g. 30d.")] = None,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="Rows this recent (reports by their Date), e.g. 30d."),
+    ] = None,
 ) -> None:
     """Write the audit trail (reports, log events, alerts, test runs).
 
